@@ -1,0 +1,349 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/fjord-streaming/fjord/api/problem"
+	"github.com/fjord-streaming/fjord/api/wire"
+	"github.com/fjord-streaming/fjord/engine"
+)
+
+// ProduceRequest is the body of a produce request. With Content-Type
+// application/x-ndjson the body is instead one record object per line.
+type ProduceRequest struct {
+	Records []ProduceRecordDoc `json:"records"`
+}
+
+// ProduceRecordDoc documents one record to produce. At most one of key and
+// key_base64, and at most one of value and value_base64.
+type ProduceRecordDoc struct {
+	// Key is a string whose UTF-8 bytes are the key.
+	Key string `json:"key,omitempty" example:"user-42"`
+	// KeyBase64 is a raw-bytes key in standard base64.
+	KeyBase64 string `json:"key_base64,omitempty" example:"AAE="`
+	// Value is any JSON value, stored and returned byte-exact; null or absent is a tombstone.
+	Value any `json:"value,omitempty" swaggertype:"object"`
+	// ValueBase64 is a raw-bytes value in standard base64.
+	ValueBase64 string `json:"value_base64,omitempty" example:"aGVsbG8="`
+	// Headers map strings to strings.
+	Headers map[string]string `json:"headers,omitempty"`
+	// Partition overrides the partitioner.
+	Partition *int32 `json:"partition,omitempty" example:"2"`
+	// Timestamp in Unix epoch ms; defaults to the broker's clock.
+	Timestamp *int64 `json:"timestamp,omitempty" example:"1767225600000"`
+}
+
+// ProduceError is the error of one record in a 207 answer.
+type ProduceError struct {
+	Code    string `json:"code" example:"not_enough_replicas"`
+	Message string `json:"message"`
+}
+
+// ProduceOffset is the outcome of one record, in request order.
+type ProduceOffset struct {
+	Partition int32         `json:"partition" example:"1"`
+	Offset    *int64        `json:"offset,omitempty" example:"42"`
+	Timestamp int64         `json:"timestamp" example:"1767225600123"`
+	Error     *ProduceError `json:"error,omitempty"`
+}
+
+// ProduceResponse is the body of a 200 or 207 produce answer.
+type ProduceResponse struct {
+	Offsets []ProduceOffset `json:"offsets"`
+}
+
+// AcceptedResponse is the body of an acks=0 produce answer.
+type AcceptedResponse struct {
+	Accepted int `json:"accepted" example:"3"`
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// produce godoc
+// @Summary      Produce records
+// @Description  Appends records. Keys pick partitions like Kafka's Java client (murmur2); records without a key
+// @Description  go to one partition per request, rotating. The body is {"records":[...]} as application/json
+// @Description  (also accepted: no Content-Type, and curl's default application/x-www-form-urlencoded, both read as JSON),
+// @Description  or one record object per line as application/x-ndjson. A request with one invalid record writes nothing.
+// @Tags         records
+// @Accept       json
+// @Accept       x-ndjson
+// @Produce      json
+// @Param        topic      path  string true  "topic name (created on first produce while --auto-create-topics is on)"
+// @Param        acks       query string false "0: answer once validated (202); 1: once the leader stored durably; all: once every in-sync replica has them" Enums(0,1,all) default(all)
+// @Param        timeout_ms query int    false "longest wait for acknowledgements" default(30000) minimum(1) maximum(300000)
+// @Param        body       body  api.ProduceRequest true "records"
+// @Success      200 {object} api.ProduceResponse
+// @Success      202 {object} api.AcceptedResponse "acks=0"
+// @Success      207 {object} api.ProduceResponse "some partitions failed; failed entries carry error"
+// @Failure      400 {object} problem.Details "invalid_request, invalid_topic_name"
+// @Failure      404 {object} problem.Details "topic_not_found, partition_not_found"
+// @Failure      413 {object} problem.Details "record_too_large, request_too_large"
+// @Failure      415 {object} problem.Details "unsupported_media_type"
+// @Failure      503 {object} problem.Details "not_enough_replicas, leader_not_available"
+// @Failure      504 {object} problem.Details "request_timeout"
+// @Router       /topics/{topic}/records [post]
+func (s *Server) produce(c echo.Context) error {
+	recs, acks, timeout, err := s.decodeProduce(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), timeout)
+	defer cancel()
+	results, err := s.engine.Produce(ctx, c.Param("topic"), recs, acks)
+	if err != nil {
+		return err
+	}
+	if acks == engine.AcksNone {
+		return c.JSON(http.StatusAccepted, AcceptedResponse{Accepted: len(results)})
+	}
+	status := http.StatusOK
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	b := append((*bp)[:0], `{"offsets":[`...)
+	for i, r := range results {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"partition":`...)
+		b = strconv.AppendInt(b, int64(r.Partition), 10)
+		if r.Err != nil {
+			status = http.StatusMultiStatus
+			_, code := problem.Classify(r.Err)
+			b = append(b, `,"timestamp":`...)
+			b = strconv.AppendInt(b, r.Timestamp, 10)
+			b = append(b, `,"error":{"code":`...)
+			b = wire.AppendString(b, code)
+			b = append(b, `,"message":`...)
+			b = wire.AppendString(b, problem.Message(r.Err))
+			b = append(b, `}}`...)
+			continue
+		}
+		b = append(b, `,"offset":`...)
+		b = strconv.AppendInt(b, r.Offset, 10)
+		b = append(b, `,"timestamp":`...)
+		b = strconv.AppendInt(b, r.Timestamp, 10)
+		b = append(b, '}')
+	}
+	b = append(b, "]}"...)
+	*bp = b
+	return c.Blob(status, echo.MIMEApplicationJSON, b)
+}
+
+// decodeProduce reads the query and body of a produce request.
+func (s *Server) decodeProduce(c echo.Context) ([]engine.ProduceRecord, engine.Acks, time.Duration, error) {
+	acks, err := parseAcks(c.QueryParam("acks"))
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	tms, err := queryInt(c, "timeout_ms", 30000, 1, 300000)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	fixed := wire.NoPartition
+	if c.Param("partition") != "" {
+		if fixed, err = pathPartition(c); err != nil {
+			return nil, 0, 0, err
+		}
+	}
+	kind, err := mediaType(c, true)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	body, err := s.limitBody(c)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	var in []wire.ProduceRecord
+	if kind == bodyNDJSON {
+		in, err = wire.DecodeProduceNDJSON(body, wire.Limits{})
+	} else {
+		in, err = wire.DecodeProduceJSON(body, wire.Limits{})
+	}
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	out := make([]engine.ProduceRecord, len(in))
+	for i := range in {
+		p := in[i].Partition
+		if fixed != wire.NoPartition {
+			if p != wire.NoPartition && p != fixed {
+				return nil, 0, 0, invalid(fmt.Sprintf("record %d: partition %d differs from the partition %d in the path", i, p, fixed))
+			}
+			p = fixed
+		}
+		out[i] = engine.ProduceRecord{Partition: p, Record: in[i].Record}
+		out[i].Timestamp = in[i].Timestamp
+		if in[i].Timestamp == wire.NoTimestamp {
+			out[i].Timestamp = -1
+		}
+	}
+	return out, acks, time.Duration(tms) * time.Millisecond, nil
+}
+
+// ReadResponse is the body of a partition read. Records carry offset,
+// timestamp, key or key_base64, value or value_base64, and headers.
+type ReadResponse struct {
+	Topic          string          `json:"topic" example:"orders"`
+	Partition      int32           `json:"partition" example:"0"`
+	LogStartOffset int64           `json:"log_start_offset" example:"0"`
+	HighWatermark  int64           `json:"high_watermark" example:"44"`
+	NextOffset     int64           `json:"next_offset" example:"44"`
+	Records        []ConsumeRecord `json:"records"`
+}
+
+// ConsumeRecord documents one record as consumers receive it. A record
+// comes back in the form it was produced: key or key_base64 (neither for a
+// null key), value or value_base64 (value null for a tombstone).
+type ConsumeRecord struct {
+	Topic       string            `json:"topic,omitempty" example:"orders"`
+	Partition   *int32            `json:"partition,omitempty" example:"0"`
+	Offset      int64             `json:"offset" example:"42"`
+	Timestamp   int64             `json:"timestamp" example:"1767225600123"`
+	Key         string            `json:"key,omitempty" example:"user-42"`
+	KeyBase64   string            `json:"key_base64,omitempty"`
+	Value       any               `json:"value,omitempty" swaggertype:"object"`
+	ValueBase64 string            `json:"value_base64,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+}
+
+// readRecords godoc
+// @Summary      Read a partition by offset (stateless, long-poll)
+// @Description  Returns committed records (below the high watermark) from offset. When none are there yet, waits up to
+// @Description  timeout_ms for some. At least one record is returned when available, even if larger than max_bytes.
+// @Tags         records
+// @Produce      json
+// @Param        topic       path  string true  "topic name"
+// @Param        partition   path  int    true  "partition" minimum(0)
+// @Param        offset      query string false "an offset, earliest or latest" default(earliest)
+// @Param        max_records query int    false "most records to return" default(500) minimum(1) maximum(10000)
+// @Param        max_bytes   query int    false "stop after this many bytes" default(1048576) minimum(1) maximum(67108864)
+// @Param        timeout_ms  query int    false "long-poll wait when no record is ready" default(0) minimum(0) maximum(60000)
+// @Param        replica     query string false "local: read this broker's own replica" Enums(leader,local)
+// @Success      200 {object} api.ReadResponse
+// @Failure      400 {object} problem.Details "invalid_request"
+// @Failure      404 {object} problem.Details "topic_not_found, partition_not_found"
+// @Failure      409 {object} problem.Details "not_a_replica"
+// @Failure      416 {object} problem.Details "offset_out_of_range (with log_start_offset and high_watermark)"
+// @Router       /topics/{topic}/partitions/{partition}/records [get]
+func (s *Server) readRecords(c echo.Context) error {
+	topic := c.Param("topic")
+	part, err := pathPartition(c)
+	if err != nil {
+		return err
+	}
+	req, err := readParams(c)
+	if err != nil {
+		return err
+	}
+	if r := c.QueryParam("replica"); r != "" && r != "local" && r != "leader" {
+		return invalid(fmt.Sprintf("replica=%q must be local or leader", r))
+	}
+	res, err := s.engine.Fetch(c.Request().Context(), topic, part, req)
+	if err != nil {
+		return err
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	b := append((*bp)[:0], `{"topic":`...)
+	b = wire.AppendString(b, topic)
+	b = append(b, `,"partition":`...)
+	b = strconv.AppendInt(b, int64(part), 10)
+	b = append(b, `,"log_start_offset":`...)
+	b = strconv.AppendInt(b, res.LogStart, 10)
+	b = append(b, `,"high_watermark":`...)
+	b = strconv.AppendInt(b, res.HighWatermark, 10)
+	b = append(b, `,"next_offset":`...)
+	b = strconv.AppendInt(b, res.NextOffset, 10)
+	b = append(b, `,"records":[`...)
+	for i := range res.Records {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = wire.AppendRecord(b, "", 0, &res.Records[i])
+	}
+	b = append(b, "]}"...)
+	*bp = b
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
+}
+
+// readParams parses offset, max_records, max_bytes and timeout_ms.
+func readParams(c echo.Context) (engine.FetchRequest, error) {
+	var req engine.FetchRequest
+	var err error
+	if req.Offset, err = parseOffset(c.QueryParam("offset"), engine.OffsetEarliest); err != nil {
+		return req, err
+	}
+	n, err := queryInt(c, "max_records", 500, 1, 10000)
+	if err != nil {
+		return req, err
+	}
+	req.MaxRecords = int(n)
+	if n, err = queryInt(c, "max_bytes", 1<<20, 1, 64<<20); err != nil {
+		return req, err
+	}
+	req.MaxBytes = int(n)
+	if n, err = queryInt(c, "timeout_ms", 0, 0, 60000); err != nil {
+		return req, err
+	}
+	req.Wait = time.Duration(n) * time.Millisecond
+	return req, nil
+}
+
+// OffsetsResponse is the body of the offsets endpoint.
+type OffsetsResponse struct {
+	LogStartOffset int64 `json:"log_start_offset" example:"0"`
+	HighWatermark  int64 `json:"high_watermark" example:"44"`
+	LogEndOffset   int64 `json:"log_end_offset" example:"44"`
+	// OffsetForTimestamp is the first offset whose timestamp is >= timestamp; absent when none is.
+	OffsetForTimestamp *int64 `json:"offset_for_timestamp,omitempty" example:"42"`
+}
+
+// partitionOffsets godoc
+// @Summary      Partition offsets, and the first offset at or after a timestamp
+// @Tags         records
+// @Produce      json
+// @Param        topic     path  string true  "topic name"
+// @Param        partition path  int    true  "partition" minimum(0)
+// @Param        timestamp query int    false "Unix epoch ms" minimum(0)
+// @Success      200 {object} api.OffsetsResponse
+// @Failure      400 {object} problem.Details "invalid_request"
+// @Failure      404 {object} problem.Details "topic_not_found, partition_not_found"
+// @Router       /topics/{topic}/partitions/{partition}/offsets [get]
+func (s *Server) partitionOffsets(c echo.Context) error {
+	part, err := pathPartition(c)
+	if err != nil {
+		return err
+	}
+	ts, err := queryInt(c, "timestamp", -1, 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	topic := c.Param("topic")
+	var out OffsetsResponse
+	if ts < 0 {
+		p, err := s.engine.Partition(topic, part)
+		if err != nil {
+			return err
+		}
+		o := p.Offsets()
+		out = OffsetsResponse{LogStartOffset: o.LogStart, HighWatermark: o.HighWatermark, LogEndOffset: o.LogEnd}
+		return c.JSON(http.StatusOK, out)
+	}
+	r, err := s.engine.OffsetForTimestamp(topic, part, ts)
+	if err != nil {
+		return err
+	}
+	out = OffsetsResponse{LogStartOffset: r.LogStart, HighWatermark: r.HighWatermark, LogEndOffset: r.LogEnd}
+	if r.Found {
+		out.OffsetForTimestamp = &r.Offset
+	}
+	return c.JSON(http.StatusOK, out)
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/peterbourgon/ff/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/fjord-streaming/fjord/api"
+	"github.com/fjord-streaming/fjord/engine"
+	"github.com/fjord-streaming/fjord/membership"
+	"github.com/fjord-streaming/fjord/storage"
+)
+
+func serve(args []string) error {
+	var cfg Config
+	fs := flag.NewFlagSet("fjord serve", flag.ContinueOnError)
+	cfg.register(fs)
+	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix("FJORD")); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, cfg)
+}
+
+func newLogger(cfg Config) *slog.Logger {
+	level, _ := cfg.level()
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// broker is everything one running broker is made of.
+type broker struct {
+	cfg      Config
+	log      *slog.Logger
+	registry *prometheus.Registry
+	db       *storage.DB
+	engine   *engine.Engine
+	cluster  *membership.Local
+	api      *api.Server
+	// closers run in reverse order at shutdown, after the HTTP server stopped.
+	closers []func()
+}
+
+// run starts a broker and serves until ctx ends, then shuts down gracefully.
+func run(ctx context.Context, cfg Config) error {
+	log := newLogger(cfg)
+	b := &broker{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
+	b.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := b.open(); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		b.close()
+		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	if cfg.Join != "" {
+		log.Warn("clustering is not built yet: --join is ignored and this broker runs alone", "join", cfg.Join)
+	}
+	srv := &http.Server{Handler: b.api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	engCtx, engStop := context.WithCancel(context.Background())
+	go b.engine.Run(engCtx)
+	serveErr := make(chan error, 1)
+	go func() {
+		if cfg.TLSCert != "" {
+			serveErr <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			serveErr <- srv.Serve(ln)
+		}
+	}()
+	b.api.SetReady(true)
+	abs, _ := filepath.Abs(cfg.DataDir)
+	log.Info("fjord broker serving", "id", cfg.ID, "http", ln.Addr().String(), "advertise", cfg.AdvertiseHTTP,
+		"data_dir", abs, "cluster_id", b.engine.ClusterID(), "version", version, "tls", cfg.TLSCert != "")
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		engStop()
+		b.close()
+		return fmt.Errorf("http server: %w", err)
+	}
+	log.Info("shutting down")
+	b.api.SetReady(false)
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	b.engine.StopWaiters() // long polls answer now
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		b.closers[i]()
+	}
+	b.closers = nil
+	if err := srv.Shutdown(shutCtx); err != nil {
+		log.Warn("graceful shutdown timed out", "err", err)
+	}
+	engStop()
+	b.close()
+	log.Info("stopped")
+	return nil
+}
+
+// open opens storage and the engine and builds the API.
+func (b *broker) open() error {
+	if err := os.MkdirAll(b.cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	syncHist := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "fjord_storage_sync_duration_seconds",
+		Help: "Duration of synced storage commits.", Buckets: prometheus.ExponentialBuckets(0.00005, 2, 18)})
+	b.registry.MustRegister(syncHist)
+	db, err := storage.Open(filepath.Join(b.cfg.DataDir, "pebble"), storage.Options{Logger: b.log,
+		OnSync: func(d time.Duration) { syncHist.Observe(d.Seconds()) }})
+	if err != nil {
+		return err
+	}
+	b.db = db
+	b.engine, err = engine.Open(db, engine.Config{
+		BrokerID: int32(b.cfg.ID), AutoCreateTopics: b.cfg.AutoCreateTopics, DefaultPartitions: int32(b.cfg.DefaultPartitions),
+		RetentionInterval: b.cfg.RetentionInterval, Logger: b.log, Registerer: b.registry,
+	})
+	if err != nil {
+		_ = db.Close()
+		return err
+	}
+	b.cluster = membership.NewLocal(int32(b.cfg.ID), b.cfg.AdvertiseHTTP)
+	b.api = api.New(api.Config{MaxRequestBytes: b.cfg.MaxRequestBytes, AllowedOrigins: b.cfg.origins(),
+		Logger: b.log, Registry: b.registry}, b.engine, b.cluster)
+	return b.mount()
+}
+
+// close stops the engine and closes storage.
+func (b *broker) close() {
+	if b.engine != nil {
+		b.engine.Close()
+	}
+	if b.db != nil {
+		if err := b.db.Close(); err != nil {
+			b.log.Error("closing storage", "err", err)
+		}
+	}
+}

@@ -1,0 +1,377 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/fjord-streaming/fjord/storage"
+)
+
+// maxBatchBytes is where one append is split into several storage batches.
+const maxBatchBytes = 1 << 20
+
+// Partition owns one partition's log: its log start offset, log end offset
+// (LEO), high watermark (HW) and leader epoch. Appends are serialized and
+// coalesced (group commit); reads are concurrent and never block appends.
+//
+// The HW is kept apart from the LEO: on one broker it follows the LEO once a
+// synced commit returned; with replication it will follow the ISR.
+type Partition struct {
+	topic string
+	index int32
+	id    storage.PartitionID
+	db    *storage.DB
+
+	// writeMu is held by the one goroutine writing to storage (the group
+	// commit leader or retention), so on-disk state is written in order.
+	writeMu sync.Mutex
+	// buf is the encoding buffer; guarded by writeMu.
+	buf []byte
+
+	// mu guards the fields below.
+	mu       sync.Mutex
+	queue    []*appendReq
+	flushing bool
+	leo      int64
+	hw       int64
+	logStart int64
+	bytes    int64
+	maxTime  int64
+	epoch    int32
+	hwCh     chan struct{} // closed and replaced whenever hw advances or the partition closes
+	closed   bool
+}
+
+type appendReq struct {
+	records []storage.Record
+	base    int64
+	err     error
+	done    chan struct{} // closed once the request is written or failed
+	lead    chan struct{} // signalled when this request's goroutine leads the next round
+}
+
+func openPartition(db *storage.DB, topic string, topicID uint64, index int32) (*Partition, error) {
+	p := &Partition{
+		topic: topic, index: index, db: db,
+		id:   storage.PartitionID{TopicID: topicID, Partition: uint32(index)},
+		hwCh: make(chan struct{}),
+	}
+	rec, err := db.LoadPartition(p.id)
+	if err != nil {
+		return nil, err
+	}
+	p.leo, p.hw, p.logStart, p.bytes, p.maxTime = rec.EndOffset, rec.EndOffset, rec.State.LogStart, rec.State.Bytes, rec.MaxTime
+	p.epoch = rec.LeaderEpoch
+	if p.epoch < 0 {
+		p.epoch = 0
+		if err := db.PutLeaderEpoch(p.id, 0, p.leo); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// Offsets is a consistent snapshot of a partition's offsets.
+type Offsets struct {
+	LogStart      int64
+	HighWatermark int64
+	LogEnd        int64
+	LeaderEpoch   int32
+	Bytes         int64
+}
+
+// Index is the partition number.
+func (p *Partition) Index() int32 { return p.index }
+
+// Topic is the partition's topic name.
+func (p *Partition) Topic() string { return p.topic }
+
+// Offsets returns the current offsets.
+func (p *Partition) Offsets() Offsets {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return Offsets{LogStart: p.logStart, HighWatermark: p.hw, LogEnd: p.leo, LeaderEpoch: p.epoch, Bytes: p.bytes}
+}
+
+// HighWatermarkChanged returns a channel closed the next time the HW
+// advances or the partition closes. Waiters take it, check the HW, then wait.
+func (p *Partition) HighWatermarkChanged() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.hwCh
+}
+
+// Closed reports whether the partition was closed (its topic deleted).
+func (p *Partition) Closed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
+func (p *Partition) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed {
+		p.closed = true
+		close(p.hwCh)
+	}
+}
+
+// Append stores records durably with consecutive offsets and returns the
+// first one. Concurrent appends share one synced commit: the first caller
+// leads a round that writes everything queued; whoever queued during it leads
+// the next round. Records' Offset fields are ignored; their timestamps must
+// be set. The wait is bounded by one storage commit, so it takes no context.
+func (p *Partition) Append(records []storage.Record) (int64, error) {
+	req := &appendReq{records: records, done: make(chan struct{}), lead: make(chan struct{}, 1)}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return 0, fmt.Errorf("%s/%d: %w", p.topic, p.index, ErrTopicNotFound)
+	}
+	p.queue = append(p.queue, req)
+	leader := !p.flushing
+	p.flushing = true
+	p.mu.Unlock()
+	if !leader {
+		select {
+		case <-req.done:
+			return req.base, req.err
+		case <-req.lead:
+		}
+	}
+	p.flushRound()
+	<-req.done
+	return req.base, req.err
+}
+
+// flushRound writes every queued request in one synced storage commit, then
+// hands the lead to the first request queued meanwhile, if any.
+func (p *Partition) flushRound() {
+	p.writeMu.Lock()
+	p.mu.Lock()
+	reqs := p.queue
+	p.queue = nil
+	leo, bytes, maxTime, logStart, epoch, closed := p.leo, p.bytes, p.maxTime, p.logStart, p.epoch, p.closed
+	p.mu.Unlock()
+
+	var err error
+	if closed {
+		err = ErrTopicNotFound
+	} else {
+		w := storage.Write{}
+		p.buf = p.buf[:0]
+		var ends []int
+		for _, r := range reqs {
+			r.base = leo
+			for recs := r.records; len(recs) > 0; {
+				n := chunk(recs)
+				start := len(p.buf)
+				p.buf = storage.AppendBatch(p.buf, leo, epoch, recs[:n])
+				ends = append(ends, len(p.buf))
+				bytes += int64(len(p.buf) - start)
+				if t := batchMaxTime(recs[:n]); t > maxTime {
+					maxTime = t
+					w.Times = append(w.Times, storage.TimeEntry{MaxTime: t, BaseOffset: leo})
+				}
+				leo += int64(n)
+				recs = recs[n:]
+			}
+		}
+		start := 0
+		for _, end := range ends {
+			w.Batches = append(w.Batches, p.buf[start:end])
+			start = end
+		}
+		w.State = storage.PartitionState{LogStart: logStart, Bytes: bytes}
+		err = p.db.Append(p.id, &w, true)
+	}
+	p.writeMu.Unlock()
+
+	p.mu.Lock()
+	if err == nil {
+		p.leo, p.bytes, p.maxTime = leo, bytes, maxTime
+		p.advanceHW(leo)
+	}
+	for _, r := range reqs {
+		if err != nil {
+			r.err = fmt.Errorf("append %s/%d: %w", p.topic, p.index, err)
+		}
+		close(r.done)
+	}
+	if len(p.queue) > 0 {
+		p.queue[0].lead <- struct{}{}
+	} else {
+		p.flushing = false
+	}
+	p.mu.Unlock()
+}
+
+// advanceHW moves the HW forward and wakes waiters. p.mu must be held.
+func (p *Partition) advanceHW(hw int64) {
+	if hw > p.hw {
+		p.hw = hw
+		if !p.closed {
+			close(p.hwCh)
+			p.hwCh = make(chan struct{})
+		}
+	}
+}
+
+// chunk is how many leading records fit in one storage batch (at least one).
+func chunk(recs []storage.Record) int {
+	size := 0
+	for i := range recs {
+		size += recs[i].Size()
+		if size > maxBatchBytes && i > 0 {
+			return i
+		}
+	}
+	return len(recs)
+}
+
+func batchMaxTime(recs []storage.Record) int64 {
+	t := recs[0].Timestamp
+	for i := range recs[1:] {
+		if recs[i+1].Timestamp > t {
+			t = recs[i+1].Timestamp
+		}
+	}
+	return t
+}
+
+// ReadResult is what Read returns.
+type ReadResult struct {
+	Offsets
+	// Records are the records read, in offset order; they own their bytes.
+	Records []storage.Record
+	// NextOffset is where the next read should start.
+	NextOffset int64
+}
+
+// Read returns committed records (below the HW) starting at from: at most
+// maxRecords, and stopping once maxBytes is reached (but always at least one
+// record when any is available). from outside [log start, HW] is an
+// *OffsetOutOfRangeError.
+func (p *Partition) Read(from int64, maxRecords, maxBytes int) (ReadResult, error) {
+	off := p.Offsets()
+	res := ReadResult{Offsets: off, NextOffset: from}
+	if from < off.LogStart || from > off.HighWatermark {
+		return res, &OffsetOutOfRangeError{Offset: from, LogStartOffset: off.LogStart, HighWatermark: off.HighWatermark}
+	}
+	if from == off.HighWatermark || maxRecords <= 0 {
+		return res, nil
+	}
+	it, err := p.db.ReadLog(p.id, off.LogStart, from)
+	if err != nil {
+		return res, err
+	}
+	defer it.Close()
+	size := 0
+	var hdr storage.BatchHeader
+	for it.Next() && len(res.Records) < maxRecords && size < maxBytes {
+		b := append([]byte(nil), it.Batch()...)
+		start := len(res.Records)
+		hdr, res.Records, err = storage.DecodeBatch(res.Records, b)
+		if err != nil {
+			return res, fmt.Errorf("read %s/%d: %w", p.topic, p.index, err)
+		}
+		// Keep only [from, hw) and the limits.
+		kept := res.Records[:start]
+		for _, r := range res.Records[start:] {
+			if r.Offset < from {
+				continue
+			}
+			if r.Offset >= off.HighWatermark || len(kept) >= maxRecords || (size >= maxBytes && len(kept) > 0) {
+				break
+			}
+			size += r.Size()
+			kept = append(kept, r)
+		}
+		res.Records = kept
+		if hdr.NextOffset() >= off.HighWatermark {
+			break
+		}
+	}
+	if err := it.Err(); err != nil {
+		return res, fmt.Errorf("read %s/%d: %w", p.topic, p.index, err)
+	}
+	if len(res.Records) == 0 || res.Records[0].Offset != from {
+		// Retention removed `from` between the offsets snapshot and the read.
+		now := p.Offsets()
+		return res, &OffsetOutOfRangeError{Offset: from, LogStartOffset: now.LogStart, HighWatermark: now.HighWatermark}
+	}
+	res.NextOffset = res.Records[len(res.Records)-1].Offset + 1
+	return res, nil
+}
+
+// OffsetForTimestamp returns the first committed offset whose timestamp is at
+// least ts, and false when there is none.
+func (p *Partition) OffsetForTimestamp(ts int64) (int64, bool, error) {
+	off := p.Offsets()
+	base, found, err := p.db.FindTime(p.id, ts)
+	if err != nil || !found {
+		return 0, false, err
+	}
+	from := max(base, off.LogStart)
+	for from < off.HighWatermark {
+		res, err := p.Read(from, 1000, 4<<20)
+		if err != nil {
+			return 0, false, err
+		}
+		for _, r := range res.Records {
+			if r.Timestamp >= ts {
+				return r.Offset, true, nil
+			}
+		}
+		from = res.NextOffset
+	}
+	return 0, false, nil
+}
+
+// applyRetention drops whole batches from the head while the oldest batch's
+// max timestamp is older than retention.ms or the partition holds more than
+// retention.bytes; never past the HW. It reports the new log start.
+func (p *Partition) applyRetention(cfg TopicConfig, nowMs int64) (int64, error) {
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
+	off := p.Offsets()
+	if off.LogStart >= off.HighWatermark || (cfg.RetentionMs < 0 && cfg.RetentionBytes < 0) {
+		return off.LogStart, nil
+	}
+	it, err := p.db.ReadLog(p.id, off.LogStart, off.LogStart)
+	if err != nil {
+		return off.LogStart, err
+	}
+	newStart, dropped := off.LogStart, int64(0)
+	for it.Next() {
+		b := it.Batch()
+		h, err := storage.DecodeBatchHeader(b)
+		if err != nil {
+			it.Close()
+			return off.LogStart, err
+		}
+		old := cfg.RetentionMs >= 0 && h.MaxTimestamp < nowMs-cfg.RetentionMs
+		big := cfg.RetentionBytes >= 0 && off.Bytes-dropped > cfg.RetentionBytes
+		if (!old && !big) || h.NextOffset() > off.HighWatermark {
+			break
+		}
+		dropped += int64(len(b))
+		newStart = h.NextOffset()
+	}
+	if err := it.Close(); err != nil {
+		return off.LogStart, err
+	}
+	if newStart == off.LogStart {
+		return newStart, nil
+	}
+	// Appends only happen under writeMu, so bytes cannot change meanwhile.
+	st := storage.PartitionState{LogStart: newStart, Bytes: off.Bytes - dropped}
+	if err := p.db.TruncateHead(p.id, newStart, st); err != nil {
+		return off.LogStart, err
+	}
+	p.mu.Lock()
+	p.logStart, p.bytes = newStart, st.Bytes
+	p.mu.Unlock()
+	return newStart, nil
+}

@@ -1,0 +1,182 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/fjord-streaming/fjord/engine/partitioner"
+	"github.com/fjord-streaming/fjord/storage"
+)
+
+// Acks is how much durability a producer waits for.
+type Acks int8
+
+// The acks levels of the produce API.
+const (
+	AcksNone   Acks = 0  // answer once validated
+	AcksLeader Acks = 1  // answer once the leader stored the records durably
+	AcksAll    Acks = -1 // answer once every in-sync replica has them
+)
+
+// ProduceRecord is one record to append. Partition -1 lets the partitioner
+// choose; Timestamp -1 takes the broker's clock.
+type ProduceRecord struct {
+	Partition int32
+	storage.Record
+}
+
+// ProduceResult is the outcome for one record, in request order.
+type ProduceResult struct {
+	Partition int32
+	Offset    int64 // -1 when not known (acks=0) or on error
+	Timestamp int64
+	Err       error
+}
+
+var sticky partitioner.Sticky
+
+func isErr(err, target error) bool { return errors.Is(err, target) }
+
+// producerTopic finds the topic, creating it while auto-create is on.
+func (e *Engine) producerTopic(name string) (*Topic, error) {
+	t, err := e.Topic(name)
+	if err == nil || !e.cfg.AutoCreateTopics {
+		return t, err
+	}
+	if err := ValidateTopicName(name); err != nil {
+		return nil, err
+	}
+	return e.EnsureTopic(TopicSpec{Name: name})
+}
+
+// Produce validates records, assigns partitions and appends them. Invalid
+// input (a record over max.message.bytes, an unknown partition) fails the
+// whole request and writes nothing. With AcksNone it returns once validated
+// and appends in the background. Per-partition failures are reported in the
+// results; the error is non-nil only when nothing was written.
+func (e *Engine) Produce(ctx context.Context, topic string, recs []ProduceRecord, acks Acks) ([]ProduceResult, error) {
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("%w: no records", ErrInvalidRequest)
+	}
+	t, err := e.producerTopic(topic)
+	if err != nil {
+		return nil, err
+	}
+	parts := t.Partitions()
+	cfg := t.Config()
+	if acks == AcksAll && cfg.MinInsyncReplicas > 1 {
+		return nil, fmt.Errorf("%w: %s has 1 in-sync replica, min.insync.replicas is %d", ErrNotEnoughReplicas, topic, cfg.MinInsyncReplicas)
+	}
+	n := int32(len(parts))
+	stickyPart := int32(-1)
+	now := e.cfg.Now().UnixMilli()
+	results := make([]ProduceResult, len(recs))
+	for i := range recs {
+		r := &recs[i]
+		if size := recordBytes(&r.Record); cfg.MaxMessageBytes >= 0 && int64(size) > cfg.MaxMessageBytes {
+			return nil, fmt.Errorf("%w: record %d is %d bytes, max.message.bytes of %s is %d", ErrRecordTooLarge, i, size, topic, cfg.MaxMessageBytes)
+		}
+		switch {
+		case r.Partition >= 0:
+			if r.Partition >= n {
+				return nil, fmt.Errorf("%w: record %d: %s has no partition %d", ErrPartitionNotFound, i, topic, r.Partition)
+			}
+		case r.KeyFormat != storage.FormatNull:
+			r.Partition = partitioner.ForKey(r.Key, n)
+		default:
+			if stickyPart < 0 {
+				stickyPart = sticky.Next(n)
+			}
+			r.Partition = stickyPart
+		}
+		if r.Timestamp < 0 {
+			r.Timestamp = now
+		}
+		results[i] = ProduceResult{Partition: r.Partition, Offset: -1, Timestamp: r.Timestamp}
+	}
+	groups := groupByPartition(recs)
+	if acks == AcksNone {
+		e.bg.Add(1)
+		go func() {
+			defer e.bg.Done()
+			e.appendGroups(context.Background(), t.Name(), parts, groups, results)
+		}()
+		return results, nil
+	}
+	return results, e.appendGroups(ctx, t.Name(), parts, groups, results)
+}
+
+// partitionGroup is the records of one request bound for one partition.
+type partitionGroup struct {
+	partition int32
+	index     []int // positions in the request
+	records   []storage.Record
+}
+
+func groupByPartition(recs []ProduceRecord) []*partitionGroup {
+	var groups []*partitionGroup
+	byPart := map[int32]*partitionGroup{}
+	for i := range recs {
+		g := byPart[recs[i].Partition]
+		if g == nil {
+			g = &partitionGroup{partition: recs[i].Partition}
+			byPart[recs[i].Partition] = g
+			groups = append(groups, g)
+		}
+		g.index = append(g.index, i)
+		g.records = append(g.records, recs[i].Record)
+	}
+	return groups
+}
+
+// appendGroups appends each group to its partition, concurrently when there
+// are several, and fills results. It fails only when every group failed.
+func (e *Engine) appendGroups(ctx context.Context, topic string, parts []*Partition, groups []*partitionGroup, results []ProduceResult) error {
+	errs := make([]error, len(groups))
+	do := func(i int) {
+		g := groups[i]
+		start := time.Now()
+		// ctx bounds waits for replicas; a local append is bounded by one
+		// storage commit and is not abandoned half-way.
+		base, err := parts[g.partition].Append(g.records)
+		errs[i] = err
+		for j, idx := range g.index {
+			if err != nil {
+				results[idx].Err = err
+			} else {
+				results[idx].Offset = base + int64(j)
+			}
+		}
+		if err == nil {
+			e.metrics.produced(topic, g.records, time.Since(start))
+		}
+	}
+	if len(groups) == 1 {
+		do(0)
+	} else {
+		var wg sync.WaitGroup
+		for i := range groups {
+			wg.Add(1)
+			go func() { defer wg.Done(); do(i) }()
+		}
+		wg.Wait()
+	}
+	for _, err := range errs {
+		if err == nil {
+			return nil
+		}
+	}
+	return errs[0]
+}
+
+// recordBytes is the size max.message.bytes limits: key, value and headers.
+func recordBytes(r *storage.Record) int {
+	n := len(r.Key) + len(r.Value)
+	for _, h := range r.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return n
+}

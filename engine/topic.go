@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"fmt"
+	"regexp"
+	"sync"
+
+	"github.com/fjord-streaming/fjord/storage"
+)
+
+var topicNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$`)
+
+// ValidateTopicName checks a user-supplied topic name: `[A-Za-z0-9._-]{1,249}`,
+// not "." or "..", and not starting with "__" (reserved for internal topics).
+func ValidateTopicName(name string) error {
+	if !topicNameRE.MatchString(name) || name == "." || name == ".." {
+		return fmt.Errorf("%w: %q must match [A-Za-z0-9._-]{1,249} and not be \".\" or \"..\"", ErrInvalidTopicName, name)
+	}
+	if IsInternalTopic(name) {
+		return fmt.Errorf("%w: %q: names starting with \"__\" are reserved", ErrInvalidTopicName, name)
+	}
+	return nil
+}
+
+// IsInternalTopic reports whether name belongs to the broker (starts with "__").
+func IsInternalTopic(name string) bool { return len(name) >= 2 && name[:2] == "__" }
+
+// topicMeta is a topic's persisted definition.
+type topicMeta struct {
+	Name              string      `json:"name"`
+	ID                uint64      `json:"id"`
+	Partitions        int32       `json:"partitions"`
+	ReplicationFactor int32       `json:"replication_factor"`
+	Config            TopicConfig `json:"config"`
+	CreatedMs         int64       `json:"created_ms"`
+}
+
+// Topic is one topic incarnation: a fixed id and a growing set of partitions.
+type Topic struct {
+	// mu guards meta and parts.
+	mu    sync.RWMutex
+	meta  topicMeta
+	parts []*Partition
+}
+
+// Name is the topic's name.
+func (t *Topic) Name() string { return t.meta.Name }
+
+// ID is the topic's incarnation id.
+func (t *Topic) ID() uint64 { return t.meta.ID }
+
+// Partition returns partition i, or ErrPartitionNotFound.
+func (t *Topic) Partition(i int32) (*Partition, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if i < 0 || int(i) >= len(t.parts) {
+		return nil, fmt.Errorf("%w: %s has no partition %d", ErrPartitionNotFound, t.meta.Name, i)
+	}
+	return t.parts[i], nil
+}
+
+// Partitions returns the current partitions.
+func (t *Topic) Partitions() []*Partition {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return append([]*Partition(nil), t.parts...)
+}
+
+// Config returns the effective configuration.
+func (t *Topic) Config() TopicConfig {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.meta.Config
+}
+
+// TopicInfo describes a topic for the API.
+type TopicInfo struct {
+	Name              string
+	ReplicationFactor int32
+	Internal          bool
+	Config            TopicConfig
+	Partitions        []PartitionInfo
+}
+
+// PartitionInfo describes one partition's placement and offsets.
+type PartitionInfo struct {
+	Partition int32
+	Leader    int32
+	Replicas  []int32
+	ISR       []int32
+	Offsets
+}
+
+func (t *Topic) info(broker int32) TopicInfo {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	ti := TopicInfo{Name: t.meta.Name, ReplicationFactor: t.meta.ReplicationFactor,
+		Internal: IsInternalTopic(t.meta.Name), Config: t.meta.Config}
+	for _, p := range t.parts {
+		ti.Partitions = append(ti.Partitions, PartitionInfo{
+			Partition: p.index, Leader: broker, Replicas: []int32{broker}, ISR: []int32{broker},
+			Offsets: p.Offsets(),
+		})
+	}
+	return ti
+}
+
+func metaName(name string) string { return "topic/" + name }
+
+// partitionIDs are the storage ids of partitions [from, to) of topic id.
+func openPartitions(db *storage.DB, name string, id uint64, from, to int32) ([]*Partition, error) {
+	var parts []*Partition
+	for i := from; i < to; i++ {
+		p, err := openPartition(db, name, id, i)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	return parts, nil
+}

@@ -1,0 +1,52 @@
+// Package membership knows which brokers form the cluster and how each is
+// doing. For now it holds the single-broker view: this broker, always alive
+// and always the controller. The Serf-based view will implement the same
+// methods.
+package membership
+
+import "sort"
+
+// Status of a broker as seen by membership.
+const (
+	StatusAlive   = "alive"
+	StatusSuspect = "suspect"
+	StatusFailed  = "failed"
+	StatusLeft    = "left"
+)
+
+// Broker is one member of the cluster.
+type Broker struct {
+	ID       int32
+	HTTPAddr string
+	Status   string
+}
+
+// Local is the membership of a one-broker cluster.
+type Local struct {
+	self Broker
+}
+
+// NewLocal returns the view of a cluster that is just this broker.
+func NewLocal(id int32, httpAddr string) *Local {
+	return &Local{self: Broker{ID: id, HTTPAddr: httpAddr, Status: StatusAlive}}
+}
+
+// Self is this broker.
+func (l *Local) Self() Broker { return l.self }
+
+// Brokers lists every known broker by id.
+func (l *Local) Brokers() []Broker {
+	bs := []Broker{l.self}
+	sort.Slice(bs, func(i, j int) bool { return bs[i].ID < bs[j].ID })
+	return bs
+}
+
+// ControllerID is the id of the broker acting as controller: the lowest live id.
+func (l *Local) ControllerID() int32 {
+	for _, b := range l.Brokers() {
+		if b.Status == StatusAlive {
+			return b.ID
+		}
+	}
+	return -1
+}
