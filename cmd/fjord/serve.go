@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -69,13 +70,17 @@ func run(ctx context.Context, cfg Config) error {
 	log := newLogger(cfg)
 	b := &broker{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
 	b.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if err := b.open(); err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
-		b.close()
 		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	if strings.HasSuffix(cfg.AdvertiseHTTP, ":0") {
+		// An ephemeral port (tests): advertise the one actually bound.
+		b.cfg.AdvertiseHTTP = ln.Addr().String()
+	}
+	if err := b.open(); err != nil {
+		ln.Close()
+		return err
 	}
 	if cfg.Join != "" {
 		log.Warn("clustering is not built yet: --join is ignored and this broker runs alone", "join", cfg.Join)
@@ -94,7 +99,7 @@ func run(ctx context.Context, cfg Config) error {
 	}()
 	b.api.SetReady(true)
 	abs, _ := filepath.Abs(cfg.DataDir)
-	log.Info("fjord broker serving", "id", cfg.ID, "http", ln.Addr().String(), "advertise", cfg.AdvertiseHTTP,
+	log.Info("fjord broker serving", "id", cfg.ID, "http", ln.Addr().String(), "advertise", b.cfg.AdvertiseHTTP,
 		"data_dir", abs, "cluster_id", b.engine.ClusterID(), "version", version, "tls", cfg.TLSCert != "")
 
 	select {
