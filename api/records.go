@@ -132,7 +132,7 @@ func (s *Server) produce(c echo.Context) error {
 		b = strconv.AppendInt(b, r.Timestamp, 10)
 		b = append(b, '}')
 	}
-	b = append(b, "]}"...)
+	b = append(b, "]}\n"...)
 	*bp = b
 	return c.Blob(status, echo.MIMEApplicationJSON, b)
 }
@@ -269,7 +269,7 @@ func (s *Server) readRecords(c echo.Context) error {
 		}
 		b = wire.AppendRecord(b, "", 0, &res.Records[i])
 	}
-	b = append(b, "]}"...)
+	b = append(b, "]}\n"...)
 	*bp = b
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
 }

@@ -7,6 +7,7 @@ package problem
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/fjord-streaming/fjord/api/wire"
 	"github.com/fjord-streaming/fjord/engine"
@@ -142,5 +143,16 @@ func Message(err error) string {
 	if errors.As(err, &mbe) {
 		return "request body is larger than the broker's --max-request-bytes"
 	}
-	return err.Error()
+	msg := err.Error()
+	// "engine: topic not found: topic "x" does not exist" reads better
+	// without the sentinel's own text when the wrapping says it again.
+	for _, m := range table {
+		if errors.Is(err, m.Err) {
+			if rest, ok := strings.CutPrefix(msg, m.Err.Error()+": "); ok {
+				return rest
+			}
+			break
+		}
+	}
+	return msg
 }
