@@ -151,6 +151,9 @@ func Message(err error) string {
 			if rest, ok := strings.CutPrefix(msg, m.Err.Error()+": "); ok {
 				return rest
 			}
+			if rest, ok := strings.CutSuffix(msg, ": "+m.Err.Error()); ok {
+				return rest
+			}
 			break
 		}
 	}
