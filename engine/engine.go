@@ -26,11 +26,12 @@ type Engine struct {
 
 	// adminMu serializes topic administration (create, patch, delete).
 	adminMu sync.Mutex
-	// mu guards topics, version and onDelete.
+	// mu guards topics, version, onDelete and onChange.
 	mu       sync.RWMutex
 	topics   map[string]*Topic
 	version  int64
 	onDelete []func(topic string)
+	onChange []func(topic string, partitions int32)
 
 	// bg tracks background appends (acks=0) and loops.
 	bg     sync.WaitGroup
@@ -72,7 +73,7 @@ func Open(db *storage.DB, cfg Config) (*Engine, error) {
 		if err != nil {
 			return err
 		}
-		e.topics[m.Name] = &Topic{meta: m, parts: parts}
+		e.topics[m.Name] = newTopic(m, parts)
 		return nil
 	})
 	if err != nil {
@@ -100,6 +101,26 @@ func (e *Engine) OnTopicDeleted(fn func(topic string)) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.onDelete = append(e.onDelete, fn)
+}
+
+// OnTopicChanged registers fn to run after a topic is created or updated,
+// with its partition count (for example so consumer groups follow added
+// partitions). Hooks run one at a time, under topic administration: they
+// must not create, update or delete topics.
+func (e *Engine) OnTopicChanged(fn func(topic string, partitions int32)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.onChange = append(e.onChange, fn)
+}
+
+// topicChanged runs the OnTopicChanged hooks. adminMu must be held.
+func (e *Engine) topicChanged(topic string, partitions int32) {
+	e.mu.RLock()
+	hooks := append([]func(string, int32){}, e.onChange...)
+	e.mu.RUnlock()
+	for _, h := range hooks {
+		h(topic, partitions)
+	}
 }
 
 // Run runs background work (retention) until ctx ends or Close is called.
@@ -246,7 +267,7 @@ func (e *Engine) CreateTopic(spec TopicSpec) (TopicInfo, error) {
 	if err != nil {
 		return TopicInfo{}, err
 	}
-	t := &Topic{meta: m, parts: parts}
+	t := newTopic(m, parts)
 	if err := e.saveTopic(m); err != nil {
 		return TopicInfo{}, err
 	}
@@ -254,6 +275,7 @@ func (e *Engine) CreateTopic(spec TopicSpec) (TopicInfo, error) {
 	e.topics[m.Name] = t
 	e.mu.Unlock()
 	e.cfg.Logger.Info("topic created", "topic", m.Name, "partitions", m.Partitions)
+	e.topicChanged(m.Name, m.Partitions)
 	return t.info(e.cfg.BrokerID), nil
 }
 
@@ -320,6 +342,7 @@ func (e *Engine) UpdateTopic(name string, u TopicUpdate) (TopicInfo, error) {
 	t.meta = m
 	t.parts = append(t.parts, added...)
 	t.mu.Unlock()
+	e.topicChanged(m.Name, m.Partitions)
 	return t.info(e.cfg.BrokerID), nil
 }
 

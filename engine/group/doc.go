@@ -73,4 +73,19 @@
 // last commits of a partition, Evaluate for the partition status and
 // GroupStatus for the roll-up. Coordinator.Lag applies them to the group's
 // offsets given high watermarks supplied by the driver.
+//
+// # The driver: Manager
+//
+// Manager (manager.go, members.go, fetch.go, commit.go, view.go,
+// offsetlog.go) is the driver the paragraphs above describe; it is the only
+// part of the package with goroutines, a clock and I/O. It keeps one
+// Coordinator per group behind the group's mutex, plus per member the
+// auto-offset-reset policy and the delivered positions. Run owns one timer
+// at the earliest member deadline (and compaction); a fetch in flight keeps
+// its member alive. Fetch long-polls the high-watermark channels of the
+// member's partitions and the group's change channel, so it wakes on new
+// records and on rebalances without polling. Topic hooks of the engine keep
+// every coordinator's partition counts current and drop deleted topics.
+// offsetlog.go documents the record format of __consumer_offsets, its
+// replay at start-up and its compaction into snapshots.
 package group
