@@ -33,6 +33,19 @@ type Config struct {
 	LagWindow         int
 	LagMinDistance    time.Duration
 	ShutdownTimeout   time.Duration
+	Limits            Limits
+}
+
+// Limits are the server's defences against hostile or slow clients.
+type Limits struct {
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	BodyReadTimeout   time.Duration
+	MaxHeaderBytes    int
+	MaxConnections    int
+	MaxLongPolls      int
+	RateLimit         float64
+	RateBurst         int
 }
 
 // register binds every field to a flag with its default.
@@ -57,6 +70,15 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.LagWindow, "lag-window", 10, "commits kept per partition for lag status")
 	fs.DurationVar(&c.LagMinDistance, "lag-min-distance", time.Second, "commits closer than this replace the previous one in the lag window")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "longest graceful shutdown")
+	l := &c.Limits
+	fs.DurationVar(&l.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "longest time to read a request's headers (slowloris)")
+	fs.DurationVar(&l.IdleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
+	fs.DurationVar(&l.BodyReadTimeout, "body-read-timeout", 2*time.Minute, "longest time for a request body to arrive whole (0: no limit)")
+	fs.IntVar(&l.MaxHeaderBytes, "max-header-bytes", 64<<10, "largest accepted request header block in bytes")
+	fs.IntVar(&l.MaxConnections, "max-connections", 10000, "most concurrent client connections; more wait to be accepted (0: no limit)")
+	fs.IntVar(&l.MaxLongPolls, "max-long-polls", 5000, "most concurrent long polls; beyond it, reads answer at once with what there is")
+	fs.Float64Var(&l.RateLimit, "rate-limit", 0, "requests per second allowed per token (or per IP without one); beyond it 429 (0: off)")
+	fs.IntVar(&l.RateBurst, "rate-burst", 100, "requests a client may send at once above --rate-limit")
 }
 
 // Validate checks the configuration and fills derived defaults.
@@ -85,6 +107,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RetentionInterval <= 0 || c.LagMinDistance < 0 || c.LagWindow < 2 || c.DefaultPartitions < 1 {
 		errs = append(errs, errors.New("--retention-check-interval, --lag-window (>= 2), --lag-min-distance and --default-partitions must be positive"))
+	}
+	if err := c.Limits.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.AdvertiseHTTP == "" {
 		c.AdvertiseHTTP = c.HTTPAddr

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -61,6 +60,7 @@ type broker struct {
 	engine   *engine.Engine
 	cluster  *membership.Local
 	api      *api.Server
+	sec      security
 	// closers run in reverse order at shutdown, after the HTTP server stopped.
 	closers []func()
 }
@@ -85,14 +85,19 @@ func run(ctx context.Context, cfg Config) error {
 	if cfg.Join != "" {
 		log.Warn("clustering is not built yet: --join is ignored and this broker runs alone", "join", cfg.Join)
 	}
-	srv := &http.Server{Handler: b.api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	srv, ln, err := b.httpServer(ln)
+	if err != nil {
+		ln.Close()
+		b.close()
+		return err
+	}
+	defer b.reloadOnHangup()()
 	engCtx, engStop := context.WithCancel(context.Background())
 	go b.engine.Run(engCtx)
 	serveErr := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {
-			serveErr <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+			serveErr <- srv.ServeTLS(ln, "", "") // the key pair is in srv.TLSConfig
 		} else {
 			serveErr <- srv.Serve(ln)
 		}
