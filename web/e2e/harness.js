@@ -1,0 +1,147 @@
+// Test harness: builds the fjord binary, starts real brokers on 127.0.0.1
+// with free ports and temporary data directories (killed by PID at the end),
+// and drives Debian's Chromium through playwright-core. Every page records
+// console errors and uncaught exceptions so each test can assert there were
+// none.
+
+import {spawn, execFileSync} from 'node:child_process';
+import {mkdtempSync, mkdirSync, rmSync, writeFileSync} from 'node:fs';
+import {createServer} from 'node:net';
+import {tmpdir} from 'node:os';
+import {dirname, join, resolve} from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {chromium} from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(here, '..', '..');
+export const screenshotDir = join(here, 'screenshots');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+let binary = null;
+
+/** buildBinary compiles ./cmd/fjord once into a temporary directory (FJORD_BIN overrides). */
+export function buildBinary() {
+  if (binary) return binary;
+  if (process.env.FJORD_BIN) return (binary = process.env.FJORD_BIN);
+  const dir = mkdtempSync(join(tmpdir(), 'fjord-e2e-bin-'));
+  const out = join(dir, 'fjord');
+  execFileSync('go', ['build', '-o', out, './cmd/fjord'], {cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit']});
+  process.on('exit', () => rmSync(dir, {recursive: true, force: true}));
+  return (binary = out);
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const {port} = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/**
+ * startBroker runs one broker and waits until /readyz answers 200. Returns
+ * {url, pid, logs(), stop()}; stop kills it by PID and removes its data.
+ */
+export async function startBroker({args = []} = {}) {
+  const bin = buildBinary();
+  const dataDir = mkdtempSync(join(tmpdir(), 'fjord-e2e-data-'));
+  const port = await freePort();
+  const addr = `127.0.0.1:${port}`;
+  const child = spawn(bin, ['serve', '--id', '1', '--http-addr', addr, '--data-dir', dataDir,
+    '--gossip-addr', `127.0.0.1:${await freePort()}`, ...args], {stdio: ['ignore', 'pipe', 'pipe']});
+  let logs = '';
+  child.stdout.on('data', (d) => { logs += d; });
+  child.stderr.on('data', (d) => { logs += d; });
+  const kill = () => { try { process.kill(child.pid, 'SIGKILL'); } catch { /* already gone */ } };
+  process.on('exit', kill);
+  const url = `http://${addr}`;
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`broker exited (${child.exitCode}):\n${logs}`);
+    try {
+      const r = await fetch(`${url}/readyz`);
+      if (r.ok) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) { kill(); throw new Error(`broker not ready in 20 s:\n${logs}`); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    pid: child.pid,
+    logs: () => logs,
+    async stop() {
+      kill();
+      if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+      rmSync(dataDir, {recursive: true, force: true});
+    },
+  };
+}
+
+/** writeTemp writes a file into a fresh temporary directory and returns its path. */
+export function writeTemp(name, content) {
+  const dir = mkdtempSync(join(tmpdir(), 'fjord-e2e-'));
+  const p = join(dir, name);
+  writeFileSync(p, content);
+  process.on('exit', () => rmSync(dir, {recursive: true, force: true}));
+  return p;
+}
+
+/**
+ * launch starts headless Chromium with no outside network traffic of its own.
+ * Playwright gives every launch a fresh temporary profile (user-data-dir).
+ */
+export async function launch() {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-dev-shm-usage'],
+  });
+  return {
+    browser,
+    async close() {
+      await browser.close();
+    },
+  };
+}
+
+/**
+ * openPage opens a page in a new context that records console errors and
+ * page errors into page.errors. Options: viewport, colorScheme.
+ */
+export async function openPage(browser, {viewport = {width: 1280, height: 860}, colorScheme = 'light'} = {}) {
+  const context = await browser.newContext({viewport, colorScheme, reducedMotion: 'reduce'});
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') page.errors.push(`console: ${msg.text()} @ ${msg.location()?.url || ''}`);
+  });
+  page.on('pageerror', (err) => page.errors.push(`pageerror: ${err.message}`));
+  page.setDefaultTimeout(10000);
+  return page;
+}
+
+/** shot saves a screenshot into the (gitignored) screenshots directory. */
+export async function shot(page, name, opts = {}) {
+  mkdirSync(screenshotDir, {recursive: true});
+  await page.screenshot({path: join(screenshotDir, `${name}.png`), ...opts});
+}
+
+/** api calls the broker's REST API from the test (Node's fetch). */
+export async function api(base, method, path, body, headers = {}) {
+  const init = {method, headers: {...headers}};
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+  }
+  const res = await fetch(base + path, init);
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  return {status: res.status, json, text};
+}
