@@ -6,7 +6,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 # Go test flags; CI may add -v.
 TESTFLAGS ?= -count=1 -timeout 15m
 
-.PHONY: run build test test-go test-web bench lint fmt openapi clean
+.PHONY: run build test test-go test-web web-vendor web-screenshots bench lint fmt openapi client clean
 
 ## run: start one broker on :8080 with data in ./data
 run: build
@@ -23,12 +23,31 @@ test-go:
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
 
+## test-web: the console's end-to-end tests in headless Chromium (installs Chromium and playwright-core if missing)
 test-web:
-	@echo "no browser tests yet"
+	bash web/e2e/setup.sh
+	cd web/e2e && node --test
+
+## web-vendor: refetch the console's browser libraries (uPlot) from the npm registry into web/static/vendor
+web-vendor:
+	bash web/vendor.sh
+
+## web-screenshots: retake the console screenshots in docs/ (console-*.png) against a fresh broker
+web-screenshots:
+	bash web/e2e/setup.sh
+	cd web/e2e && node docs-screenshots.mjs
 
 ## bench: Go benchmarks (storage, engine, codecs); compare runs with benchstat
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./storage/ ./engine/ ./api/wire/
+
+## openapi: regenerate openapi/swagger.json, openapi/openapi.json and the Go client openapi/client from the
+## swag annotations (swag and oapi-codegen run pinned through `go run`; nothing to preinstall)
+openapi:
+	$(GO) run ./openapi/internal/openapigen
+
+## client: generate the Go client (openapi/client/client.gen.go) with the documents; same as openapi
+client: openapi
 
 ## lint: formatting and vet
 lint:

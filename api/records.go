@@ -18,37 +18,41 @@ import (
 // ProduceRequest is the body of a produce request. With Content-Type
 // application/x-ndjson the body is instead one record object per line.
 type ProduceRequest struct {
+	// Records to append; a request with one invalid record writes nothing.
 	Records []ProduceRecordDoc `json:"records"`
 }
 
 // ProduceRecordDoc documents one record to produce. At most one of key and
 // key_base64, and at most one of value and value_base64.
 type ProduceRecordDoc struct {
-	// Key is a string whose UTF-8 bytes are the key.
+	// Key is a string whose UTF-8 bytes are the key. Neither key nor key_base64 means a null key.
 	Key string `json:"key,omitempty" example:"user-42"`
 	// KeyBase64 is a raw-bytes key in standard base64.
-	KeyBase64 string `json:"key_base64,omitempty" example:"AAE="`
-	// Value is any JSON value, stored and returned byte-exact; null or absent is a tombstone.
-	Value any `json:"value,omitempty" swaggertype:"object"`
+	KeyBase64 string `json:"key_base64,omitempty" format:"byte" example:"AAE="`
+	// Value is any JSON value, stored and returned byte-exact (whitespace, number spelling and
+	// escapes included); null or absent is a null value (a tombstone).
+	Value any `json:"value,omitempty" extensions:"x-nullable"`
 	// ValueBase64 is a raw-bytes value in standard base64.
-	ValueBase64 string `json:"value_base64,omitempty" example:"aGVsbG8="`
+	ValueBase64 string `json:"value_base64,omitempty" format:"byte" example:"aGVsbG8="`
 	// Headers map strings to strings.
-	Headers map[string]string `json:"headers,omitempty"`
-	// Partition overrides the partitioner.
-	Partition *int32 `json:"partition,omitempty" example:"2"`
+	Headers map[string]string `json:"headers,omitempty" example:"trace:abc"`
+	// Partition overrides the partitioner (otherwise murmur2 of the key, or sticky for null keys).
+	Partition *int32 `json:"partition,omitempty" example:"2" minimum:"0"`
 	// Timestamp in Unix epoch ms; defaults to the broker's clock.
 	Timestamp *int64 `json:"timestamp,omitempty" example:"1767225600000"`
 }
 
 // ProduceError is the error of one record in a 207 answer.
 type ProduceError struct {
+	// Code is the API code the failure would have as a problem.
 	Code    string `json:"code" example:"not_enough_replicas"`
-	Message string `json:"message"`
+	Message string `json:"message" example:"not enough in-sync replicas"`
 }
 
 // ProduceOffset is the outcome of one record, in request order.
 type ProduceOffset struct {
-	Partition int32         `json:"partition" example:"1"`
+	Partition int32 `json:"partition" example:"1"`
+	// Offset is absent when the record failed (then error is set).
 	Offset    *int64        `json:"offset,omitempty" example:"42"`
 	Timestamp int64         `json:"timestamp" example:"1767225600123"`
 	Error     *ProduceError `json:"error,omitempty"`
@@ -56,6 +60,7 @@ type ProduceOffset struct {
 
 // ProduceResponse is the body of a 200 or 207 produce answer.
 type ProduceResponse struct {
+	// Offsets has one entry per record, in request order.
 	Offsets []ProduceOffset `json:"offsets"`
 }
 
@@ -68,29 +73,35 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &
 
 // produce godoc
 // @Summary      Produce records
-// @Description  Appends records. Keys pick partitions like Kafka's Java client (murmur2); records without a key
-// @Description  go to one partition per request, rotating. The body is {"records":[...]} as application/json
-// @Description  (also accepted: no Content-Type, and curl's default application/x-www-form-urlencoded, both read as JSON),
-// @Description  or one record object per line as application/x-ndjson. A request with one invalid record writes nothing.
+// @Description  Appends records. An explicit partition wins; a key maps to toPositive(murmur2(key)) % partitions,
+// @Description  like Kafka's Java client; records without a key go to one partition per request, rotating. The body
+// @Description  is {"records":[...]} as application/json (also accepted: no Content-Type, and curl's default
+// @Description  application/x-www-form-urlencoded, both read as JSON), or one record object per line as
+// @Description  application/x-ndjson. A request with one invalid record writes nothing. Records of one request that
+// @Description  share a partition get consecutive offsets in request order.
+// @ID           produce
 // @Tags         records
 // @Accept       json
-// @Accept       x-ndjson
+// @Accept       application/x-ndjson
 // @Produce      json
-// @Param        topic      path  string true  "topic name (created on first produce while --auto-create-topics is on)"
-// @Param        acks       query string false "0: answer once validated (202); 1: once the leader stored durably; all: once every in-sync replica has them" Enums(0,1,all) default(all)
-// @Param        timeout_ms query int    false "longest wait for acknowledgements" default(30000) minimum(1) maximum(300000)
+// @Param        topic      path  string true  "topic name (created with defaults on first produce while --auto-create-topics is on)" example(orders)
+// @Param        acks       query string false "0: answer 202 once validated; 1: once the leader stored the records durably; all: once every in-sync replica has them" Enums(0,1,all) default(all)
+// @Param        timeout_ms query int    false "longest wait for acknowledgements (then 504 request_timeout)" default(30000) minimum(1) maximum(300000)
 // @Param        body       body  api.ProduceRequest true "records"
-// @Success      200 {object} api.ProduceResponse
-// @Success      202 {object} api.AcceptedResponse "acks=0"
-// @Success      207 {object} api.ProduceResponse "some partitions failed; failed entries carry error"
-// @Failure      400 {object} problem.Details "invalid_request, invalid_topic_name"
-// @Failure      404 {object} problem.Details "topic_not_found, partition_not_found"
-// @Failure      413 {object} problem.Details "record_too_large, request_too_large"
+// @Success      200 {object} api.ProduceResponse "every record written: one entry per record, in request order"
+// @Success      202 {object} api.AcceptedResponse "acks=0: validated and accepted"
+// @Success      207 {object} api.ProduceResponse "some partitions written, others failed: failed entries carry error instead of offset"
+// @Failure      400 {object} problem.Details "invalid_request (malformed body, bad base64, both value and value_base64, ...), invalid_topic_name"
+// @Failure      404 {object} problem.Details "topic_not_found (auto-create off), partition_not_found"
+// @Failure      413 {object} problem.Details "record_too_large (above the topic's max.message.bytes), request_too_large (above --max-request-bytes)"
 // @Failure      415 {object} problem.Details "unsupported_media_type"
 // @Failure      503 {object} problem.Details "not_enough_replicas, leader_not_available"
 // @Failure      504 {object} problem.Details "request_timeout"
 // @Router       /topics/{topic}/records [post]
 func (s *Server) produce(c echo.Context) error {
+	if err := userTopic(c.Param("topic")); err != nil {
+		return err
+	}
 	recs, acks, timeout, err := s.decodeProduce(c)
 	if err != nil {
 		return err
@@ -136,6 +147,32 @@ func (s *Server) produce(c echo.Context) error {
 	*bp = b
 	return c.Blob(status, echo.MIMEApplicationJSON, b)
 }
+
+// produceToPartition godoc
+// @Summary      Produce records to one partition
+// @Description  Same as producing to the topic, with every record's partition fixed by the path (a record naming
+// @Description  another partition is invalid_request).
+// @ID           produceToPartition
+// @Tags         records
+// @Accept       json
+// @Accept       application/x-ndjson
+// @Produce      json
+// @Param        topic      path  string true  "topic name (created with defaults on first produce while --auto-create-topics is on)" example(orders)
+// @Param        partition  path  int    true  "partition" minimum(0)
+// @Param        acks       query string false "0: answer 202 once validated; 1: once the leader stored the records durably; all: once every in-sync replica has them" Enums(0,1,all) default(all)
+// @Param        timeout_ms query int    false "longest wait for acknowledgements (then 504 request_timeout)" default(30000) minimum(1) maximum(300000)
+// @Param        body       body  api.ProduceRequest true "records"
+// @Success      200 {object} api.ProduceResponse "every record written: one entry per record, in request order"
+// @Success      202 {object} api.AcceptedResponse "acks=0: validated and accepted"
+// @Success      207 {object} api.ProduceResponse "some records failed: failed entries carry error instead of offset"
+// @Failure      400 {object} problem.Details "invalid_request (malformed body, bad base64, a record naming another partition, ...), invalid_topic_name"
+// @Failure      404 {object} problem.Details "topic_not_found (auto-create off), partition_not_found"
+// @Failure      413 {object} problem.Details "record_too_large (above the topic's max.message.bytes), request_too_large (above --max-request-bytes)"
+// @Failure      415 {object} problem.Details "unsupported_media_type"
+// @Failure      503 {object} problem.Details "not_enough_replicas, leader_not_available"
+// @Failure      504 {object} problem.Details "request_timeout"
+// @Router       /topics/{topic}/partitions/{partition}/records [post]
+func (s *Server) produceToPartition(c echo.Context) error { return s.produce(c) }
 
 // decodeProduce reads the query and body of a produce request.
 func (s *Server) decodeProduce(c echo.Context) ([]engine.ProduceRecord, engine.Acks, time.Duration, error) {
@@ -191,47 +228,55 @@ func (s *Server) decodeProduce(c echo.Context) ([]engine.ProduceRecord, engine.A
 // ReadResponse is the body of a partition read. Records carry offset,
 // timestamp, key or key_base64, value or value_base64, and headers.
 type ReadResponse struct {
-	Topic          string          `json:"topic" example:"orders"`
-	Partition      int32           `json:"partition" example:"0"`
-	LogStartOffset int64           `json:"log_start_offset" example:"0"`
-	HighWatermark  int64           `json:"high_watermark" example:"44"`
-	NextOffset     int64           `json:"next_offset" example:"44"`
-	Records        []ConsumeRecord `json:"records"`
+	Topic          string `json:"topic" example:"orders"`
+	Partition      int32  `json:"partition" example:"0"`
+	LogStartOffset int64  `json:"log_start_offset" example:"0"`
+	HighWatermark  int64  `json:"high_watermark" example:"44"`
+	// NextOffset is where the next read should start.
+	NextOffset int64           `json:"next_offset" example:"44"`
+	Records    []ConsumeRecord `json:"records"`
 }
 
 // ConsumeRecord documents one record as consumers receive it. A record
 // comes back in the form it was produced: key or key_base64 (neither for a
 // null key), value or value_base64 (value null for a tombstone).
 type ConsumeRecord struct {
-	Topic       string            `json:"topic,omitempty" example:"orders"`
-	Partition   *int32            `json:"partition,omitempty" example:"0"`
-	Offset      int64             `json:"offset" example:"42"`
-	Timestamp   int64             `json:"timestamp" example:"1767225600123"`
-	Key         string            `json:"key,omitempty" example:"user-42"`
-	KeyBase64   string            `json:"key_base64,omitempty"`
-	Value       any               `json:"value,omitempty" swaggertype:"object"`
-	ValueBase64 string            `json:"value_base64,omitempty"`
-	Headers     map[string]string `json:"headers,omitempty"`
+	// Topic and Partition are given where a response mixes partitions (group fetches, WebSocket).
+	Topic     string `json:"topic,omitempty" example:"orders"`
+	Partition *int32 `json:"partition,omitempty" example:"0"`
+	Offset    int64  `json:"offset" example:"42"`
+	Timestamp int64  `json:"timestamp" example:"1767225600123"`
+	// Key is a key produced as a string; key_base64 one produced as bytes; neither a null key.
+	Key       string `json:"key,omitempty" example:"user-42"`
+	KeyBase64 string `json:"key_base64,omitempty" format:"byte" example:"AAE="`
+	// Value is a JSON value exactly as produced; null for a tombstone.
+	Value any `json:"value,omitempty" extensions:"x-nullable"`
+	// ValueBase64 is a value produced as bytes.
+	ValueBase64 string            `json:"value_base64,omitempty" format:"byte" example:"aGVsbG8="`
+	Headers     map[string]string `json:"headers,omitempty" example:"trace:abc"`
 }
 
 // readRecords godoc
 // @Summary      Read a partition by offset (stateless, long-poll)
 // @Description  Returns committed records (below the high watermark) from offset. When none are there yet, waits up to
-// @Description  timeout_ms for some. At least one record is returned when available, even if larger than max_bytes.
+// @Description  timeout_ms for some, then answers with what there is (possibly none). At least one record is returned
+// @Description  when available, even if larger than max_bytes. A record comes back in the form it was produced: JSON
+// @Description  value or value_base64, key or key_base64.
+// @ID           readRecords
 // @Tags         records
 // @Produce      json
-// @Param        topic       path  string true  "topic name"
+// @Param        topic       path  string true  "topic name" example(orders)
 // @Param        partition   path  int    true  "partition" minimum(0)
-// @Param        offset      query string false "an offset, earliest or latest" default(earliest)
+// @Param        offset      query string false "an offset (a non-negative integer), earliest or latest" default(earliest)
 // @Param        max_records query int    false "most records to return" default(500) minimum(1) maximum(10000)
 // @Param        max_bytes   query int    false "stop after this many bytes" default(1048576) minimum(1) maximum(67108864)
 // @Param        timeout_ms  query int    false "long-poll wait when no record is ready" default(0) minimum(0) maximum(60000)
-// @Param        replica     query string false "local: read this broker's own replica" Enums(leader,local)
+// @Param        replica     query string false "leader (default) or local: read this broker's own replica, bounded by its own high watermark" Enums(leader,local) default(leader)
 // @Success      200 {object} api.ReadResponse
 // @Failure      400 {object} problem.Details "invalid_request"
 // @Failure      404 {object} problem.Details "topic_not_found, partition_not_found"
-// @Failure      409 {object} problem.Details "not_a_replica"
-// @Failure      416 {object} problem.Details "offset_out_of_range (with log_start_offset and high_watermark)"
+// @Failure      409 {object} problem.Details "not_a_replica (replica=local on a broker holding none)"
+// @Failure      416 {object} problem.Details "offset_out_of_range, with log_start_offset and high_watermark"
 // @Router       /topics/{topic}/partitions/{partition}/records [get]
 func (s *Server) readRecords(c echo.Context) error {
 	topic := c.Param("topic")
@@ -308,11 +353,12 @@ type OffsetsResponse struct {
 
 // partitionOffsets godoc
 // @Summary      Partition offsets, and the first offset at or after a timestamp
+// @ID           getPartitionOffsets
 // @Tags         records
 // @Produce      json
-// @Param        topic     path  string true  "topic name"
+// @Param        topic     path  string true  "topic name" example(orders)
 // @Param        partition path  int    true  "partition" minimum(0)
-// @Param        timestamp query int    false "Unix epoch ms" minimum(0)
+// @Param        timestamp query int    false "Unix epoch ms: also find the first offset whose timestamp is at or after it" minimum(0)
 // @Success      200 {object} api.OffsetsResponse
 // @Failure      400 {object} problem.Details "invalid_request"
 // @Failure      404 {object} problem.Details "topic_not_found, partition_not_found"

@@ -105,7 +105,7 @@ func (s *Server) routes() {
 	e.PATCH("/topics/:topic", s.patchTopic)
 	e.DELETE("/topics/:topic", s.deleteTopic)
 	e.POST("/topics/:topic/records", s.produce)
-	e.POST("/topics/:topic/partitions/:partition/records", s.produce)
+	e.POST("/topics/:topic/partitions/:partition/records", s.produceToPartition)
 	e.GET("/topics/:topic/partitions/:partition/records", s.readRecords)
 	e.GET("/topics/:topic/partitions/:partition/offsets", s.partitionOffsets)
 }
@@ -192,26 +192,31 @@ func httpMetrics(reg prometheus.Registerer) echo.MiddlewareFunc {
 }
 
 type healthBody struct {
-	Status string `json:"status" example:"ok"`
+	// Status is ok when serving, starting while the broker cannot serve yet.
+	Status string `json:"status" enums:"ok,starting" example:"ok"`
 }
 
 // healthz godoc
-// @Summary  Liveness
-// @Tags     cluster
-// @Produce  json
-// @Success  200 {object} api.healthBody
-// @Router   /healthz [get]
+// @Summary      Liveness: 200 while the process serves
+// @Description  Open even when auth is on.
+// @ID           getHealth
+// @Tags         cluster
+// @Produce      json
+// @Success      200 {object} api.healthBody
+// @Router       /healthz [get]
 func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, healthBody{Status: "ok"})
 }
 
 // readyz godoc
-// @Summary  Readiness: 200 once the broker has metadata and can serve
-// @Tags     cluster
-// @Produce  json
-// @Success  200 {object} api.healthBody
-// @Failure  503 {object} api.healthBody
-// @Router   /readyz [get]
+// @Summary      Readiness: 200 once the broker has metadata and can serve
+// @Description  Open even when auth is on. Load balancers and orchestrators route traffic on it.
+// @ID           getReady
+// @Tags         cluster
+// @Produce      json
+// @Success      200 {object} api.healthBody "ready"
+// @Failure      503 {object} api.healthBody "not ready yet, or shutting down (status starting)"
+// @Router       /readyz [get]
 func (s *Server) readyz(c echo.Context) error {
 	if !s.ready.Load() {
 		return c.JSON(http.StatusServiceUnavailable, healthBody{Status: "starting"})
@@ -235,11 +240,13 @@ type ClusterInfo struct {
 }
 
 // getCluster godoc
-// @Summary  Cluster metadata: brokers, controller, metadata version
-// @Tags     cluster
-// @Produce  json
-// @Success  200 {object} api.ClusterInfo
-// @Router   /cluster [get]
+// @Summary      Cluster metadata: brokers, controller, metadata version
+// @Description  The controller is the lowest-id live broker. Broker status is alive, suspect, failed or left.
+// @ID           getCluster
+// @Tags         cluster
+// @Produce      json
+// @Success      200 {object} api.ClusterInfo
+// @Router       /cluster [get]
 func (s *Server) getCluster(c echo.Context) error {
 	info := ClusterInfo{ClusterID: s.engine.ClusterID(), ControllerID: s.cluster.ControllerID(),
 		MetadataVersion: s.engine.MetadataVersion(), Brokers: []ClusterBroker{}}

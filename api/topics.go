@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -13,22 +14,23 @@ import (
 // CreateTopicRequest is the body of POST /topics.
 type CreateTopicRequest struct {
 	// Name matches [A-Za-z0-9._-]{1,249}, is not "." or "..", and does not start with "__".
-	Name string `json:"name" example:"orders"`
+	Name string `json:"name" example:"orders" minLength:"1" maxLength:"249"`
 	// Partitions defaults to 1.
 	Partitions int32 `json:"partitions,omitempty" example:"3" minimum:"1" maximum:"10000"`
 	// ReplicationFactor defaults to min(3, live brokers).
 	ReplicationFactor int32 `json:"replication_factor,omitempty" example:"1" minimum:"1"`
 	// Config keys: retention.ms, retention.bytes, min.insync.replicas, max.message.bytes,
 	// replica.lag.time.max.ms, unclean.leader.election.enable. Values are integers; -1 means unlimited.
-	Config map[string]json.Number `json:"config,omitempty" swaggertype:"object,integer"`
+	// Unknown keys are invalid_request.
+	Config map[string]json.RawMessage `json:"config,omitempty" swaggertype:"object,integer" example:"retention.ms:604800000,max.message.bytes:1048576"`
 }
 
 // PatchTopicRequest is the body of PATCH /topics/{topic}.
 type PatchTopicRequest struct {
-	// Partitions is the new, larger partition count.
-	Partitions *int32 `json:"partitions,omitempty" example:"6"`
-	// Config keys to change.
-	Config map[string]json.Number `json:"config,omitempty" swaggertype:"object,integer"`
+	// Partitions is the new, larger partition count; fewer is partition_decrease_not_allowed.
+	Partitions *int32 `json:"partitions,omitempty" example:"6" minimum:"1" maximum:"10000"`
+	// Config keys to change (same keys as on create); the others keep their values.
+	Config map[string]json.RawMessage `json:"config,omitempty" swaggertype:"object,integer" example:"retention.ms:86400000"`
 }
 
 // TopicSummary is one entry of GET /topics.
@@ -49,8 +51,8 @@ type PartitionDescription struct {
 	Partition      int32   `json:"partition" example:"0"`
 	Leader         int32   `json:"leader" example:"1"`
 	LeaderEpoch    int32   `json:"leader_epoch" example:"0"`
-	Replicas       []int32 `json:"replicas"`
-	ISR            []int32 `json:"isr"`
+	Replicas       []int32 `json:"replicas" example:"1"`
+	ISR            []int32 `json:"isr" example:"1"`
 	LogStartOffset int64   `json:"log_start_offset" example:"0"`
 	HighWatermark  int64   `json:"high_watermark" example:"42"`
 	LogEndOffset   int64   `json:"log_end_offset" example:"42"`
@@ -60,11 +62,12 @@ type PartitionDescription struct {
 
 // TopicDescription is the body of GET/POST/PATCH topic answers.
 type TopicDescription struct {
-	Name              string                 `json:"name" example:"orders"`
-	ReplicationFactor int32                  `json:"replication_factor" example:"1"`
-	Internal          bool                   `json:"internal,omitempty"`
-	Config            map[string]int64       `json:"config"`
-	Partitions        []PartitionDescription `json:"partitions"`
+	Name              string `json:"name" example:"orders"`
+	ReplicationFactor int32  `json:"replication_factor" example:"1"`
+	Internal          bool   `json:"internal,omitempty"`
+	// Config holds every key with its effective value.
+	Config     map[string]int64       `json:"config" example:"retention.ms:604800000,retention.bytes:-1,min.insync.replicas:1,max.message.bytes:1048576"`
+	Partitions []PartitionDescription `json:"partitions"`
 }
 
 func describe(ti engine.TopicInfo) TopicDescription {
@@ -79,16 +82,17 @@ func describe(ti engine.TopicInfo) TopicDescription {
 	return d
 }
 
-// configValues turns JSON numbers into integers; anything else is invalid.
-func configValues(in map[string]json.Number) (map[string]int64, error) {
+// configValues turns JSON integers into int64s; anything else, a string
+// holding digits included, is invalid. (json.Number would accept "1000".)
+func configValues(in map[string]json.RawMessage) (map[string]int64, error) {
 	if in == nil {
 		return nil, nil
 	}
 	out := make(map[string]int64, len(in))
 	for k, v := range in {
-		n, err := v.Int64()
+		n, err := strconv.ParseInt(string(v), 10, 64)
 		if err != nil {
-			return nil, invalid(fmt.Sprintf("config %q: %q is not an integer", k, v.String()))
+			return nil, invalid(fmt.Sprintf("config %q: %s is not an integer", k, v))
 		}
 		out[k] = n
 	}
@@ -97,13 +101,18 @@ func configValues(in map[string]json.Number) (map[string]int64, error) {
 
 // createTopic godoc
 // @Summary      Create a topic
+// @Description  Names match [A-Za-z0-9._-]{1,249}, are not "." or "..", and do not start with "__" (reserved).
+// @Description  partitions defaults to 1, replication_factor to min(3, live brokers). Config values are integers,
+// @Description  -1 meaning unlimited.
+// @ID           createTopic
 // @Tags         topics
 // @Accept       json
 // @Produce      json
 // @Param        body body api.CreateTopicRequest true "topic to create"
-// @Success      201 {object} api.TopicDescription
-// @Failure      400 {object} problem.Details "invalid_request, invalid_topic_name"
+// @Success      201 {object} api.TopicDescription "created"
+// @Failure      400 {object} problem.Details "invalid_request (malformed body, unknown field or config key, replication factor above the live brokers), invalid_topic_name"
 // @Failure      409 {object} problem.Details "topic_exists"
+// @Failure      413 {object} problem.Details "request_too_large"
 // @Failure      415 {object} problem.Details "unsupported_media_type"
 // @Router       /topics [post]
 func (s *Server) createTopic(c echo.Context) error {
@@ -128,9 +137,10 @@ func (s *Server) createTopic(c echo.Context) error {
 
 // listTopics godoc
 // @Summary      List topics
+// @ID           listTopics
 // @Tags         topics
 // @Produce      json
-// @Param        internal query bool false "include internal topics such as __consumer_offsets"
+// @Param        internal query bool false "include internal topics (names starting with __)" default(false)
 // @Success      200 {object} api.TopicList
 // @Router       /topics [get]
 func (s *Server) listTopics(c echo.Context) error {
@@ -145,9 +155,12 @@ func (s *Server) listTopics(c echo.Context) error {
 
 // describeTopic godoc
 // @Summary      Describe a topic: config and partitions with offsets
+// @Description  Every config key with its effective value; per partition the leader, replicas, in-sync replicas and
+// @Description  the leader's offsets.
+// @ID           describeTopic
 // @Tags         topics
 // @Produce      json
-// @Param        topic path string true "topic name"
+// @Param        topic path string true "topic name" example(orders)
 // @Success      200 {object} api.TopicDescription
 // @Failure      404 {object} problem.Details "topic_not_found"
 // @Router       /topics/{topic} [get]
@@ -161,17 +174,24 @@ func (s *Server) describeTopic(c echo.Context) error {
 
 // patchTopic godoc
 // @Summary      Add partitions or change config
+// @Description  {"partitions":6} adds partitions; {"config":{...}} changes the given keys. 200 with the new description.
+// @ID           updateTopic
 // @Tags         topics
 // @Accept       json
 // @Produce      json
-// @Param        topic path string true "topic name"
+// @Param        topic path string true "topic name" example(orders)
 // @Param        body body api.PatchTopicRequest true "changes"
 // @Success      200 {object} api.TopicDescription
-// @Failure      400 {object} problem.Details "invalid_request"
+// @Failure      400 {object} problem.Details "invalid_request (nothing to change, unknown field or config key), invalid_topic_name (an internal topic)"
 // @Failure      404 {object} problem.Details "topic_not_found"
 // @Failure      409 {object} problem.Details "partition_decrease_not_allowed"
+// @Failure      413 {object} problem.Details "request_too_large"
+// @Failure      415 {object} problem.Details "unsupported_media_type"
 // @Router       /topics/{topic} [patch]
 func (s *Server) patchTopic(c echo.Context) error {
+	if err := userTopic(c.Param("topic")); err != nil {
+		return err
+	}
 	var req PatchTopicRequest
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
@@ -192,14 +212,30 @@ func (s *Server) patchTopic(c echo.Context) error {
 
 // deleteTopic godoc
 // @Summary      Delete a topic, its data and every group's offsets for it
+// @Description  Creating the same name again right after the 204 works and starts empty at offset 0.
+// @ID           deleteTopic
 // @Tags         topics
-// @Param        topic path string true "topic name"
-// @Success      204
+// @Produce      json
+// @Param        topic path string true "topic name" example(orders)
+// @Success      204 "deleted"
+// @Failure      400 {object} problem.Details "invalid_topic_name (an internal topic such as __consumer_offsets)"
 // @Failure      404 {object} problem.Details "topic_not_found"
 // @Router       /topics/{topic} [delete]
 func (s *Server) deleteTopic(c echo.Context) error {
+	if err := userTopic(c.Param("topic")); err != nil {
+		return err
+	}
 	if err := s.engine.DeleteTopic(c.Param("topic")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// userTopic refuses writes and changes to the broker's internal topics
+// (names starting with "__", such as __consumer_offsets); they stay readable.
+func userTopic(name string) error {
+	if engine.IsInternalTopic(name) {
+		return fmt.Errorf("%w: %q is internal to the broker: it can be read but not written, changed or deleted", engine.ErrInvalidTopicName, name)
+	}
+	return nil
 }

@@ -186,8 +186,10 @@ func (p *Partition) flushRound() {
 		w.State = storage.PartitionState{LogStart: logStart, Bytes: bytes}
 		err = p.db.Append(p.id, &w, true)
 	}
-	p.writeMu.Unlock()
 
+	// The new LEO and byte count are published before writeMu is released,
+	// so that retention, which runs under writeMu, never starts from a
+	// snapshot that misses this write.
 	p.mu.Lock()
 	if err == nil {
 		p.leo, p.bytes, p.maxTime = leo, bytes, maxTime
@@ -205,6 +207,7 @@ func (p *Partition) flushRound() {
 		p.flushing = false
 	}
 	p.mu.Unlock()
+	p.writeMu.Unlock()
 }
 
 // advanceHW moves the HW forward and wakes waiters. p.mu must be held.
@@ -269,7 +272,7 @@ func (p *Partition) Read(from int64, maxRecords, maxBytes int) (ReadResult, erro
 	defer it.Close()
 	size := 0
 	var hdr storage.BatchHeader
-	for it.Next() && len(res.Records) < maxRecords && size < maxBytes {
+	for it.Next() && len(res.Records) < maxRecords && (size < maxBytes || len(res.Records) == 0) {
 		b := append([]byte(nil), it.Batch()...)
 		start := len(res.Records)
 		hdr, res.Records, err = storage.DecodeBatch(res.Records, b)
@@ -366,12 +369,17 @@ func (p *Partition) applyRetention(cfg TopicConfig, nowMs int64) (int64, error) 
 		return newStart, nil
 	}
 	// Appends only happen under writeMu, so bytes cannot change meanwhile.
+	// The new log start is published before the deletion, so that no reader
+	// starts below it while the batches are going.
 	st := storage.PartitionState{LogStart: newStart, Bytes: off.Bytes - dropped}
-	if err := p.db.TruncateHead(p.id, newStart, st); err != nil {
-		return off.LogStart, err
-	}
 	p.mu.Lock()
 	p.logStart, p.bytes = newStart, st.Bytes
 	p.mu.Unlock()
+	if err := p.db.TruncateHead(p.id, newStart, st); err != nil {
+		p.mu.Lock()
+		p.logStart, p.bytes = off.LogStart, off.Bytes
+		p.mu.Unlock()
+		return off.LogStart, err
+	}
 	return newStart, nil
 }

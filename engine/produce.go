@@ -36,8 +36,6 @@ type ProduceResult struct {
 	Err       error
 }
 
-var sticky partitioner.Sticky
-
 func isErr(err, target error) bool { return errors.Is(err, target) }
 
 // producerTopic finds the topic, creating it while auto-create is on.
@@ -88,7 +86,7 @@ func (e *Engine) Produce(ctx context.Context, topic string, recs []ProduceRecord
 			r.Partition = partitioner.ForKey(r.Key, n)
 		default:
 			if stickyPart < 0 {
-				stickyPart = sticky.Next(n)
+				stickyPart = t.sticky.Next(n)
 			}
 			r.Partition = stickyPart
 		}
@@ -99,10 +97,14 @@ func (e *Engine) Produce(ctx context.Context, topic string, recs []ProduceRecord
 	}
 	groups := groupByPartition(recs)
 	if acks == AcksNone {
+		// The caller owns results; the background append fills its own copy.
+		bgResults := append([]ProduceResult(nil), results...)
 		e.bg.Add(1)
 		go func() {
 			defer e.bg.Done()
-			e.appendGroups(context.Background(), t.Name(), parts, groups, results)
+			if err := e.appendGroups(context.Background(), t.Name(), parts, groups, bgResults); err != nil {
+				e.cfg.Logger.Warn("acks=0 append failed", "topic", t.Name(), "err", err)
+			}
 		}()
 		return results, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sync"
 
+	"github.com/fjord-streaming/fjord/engine/partitioner"
 	"github.com/fjord-streaming/fjord/storage"
 )
 
@@ -37,10 +38,16 @@ type topicMeta struct {
 
 // Topic is one topic incarnation: a fixed id and a growing set of partitions.
 type Topic struct {
+	// sticky rotates keyless produce requests over this topic's partitions.
+	sticky *partitioner.Sticky
 	// mu guards meta and parts.
 	mu    sync.RWMutex
 	meta  topicMeta
 	parts []*Partition
+}
+
+func newTopic(m topicMeta, parts []*Partition) *Topic {
+	return &Topic{sticky: partitioner.NewSticky(), meta: m, parts: parts}
 }
 
 // Name is the topic's name.

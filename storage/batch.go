@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 )
 
 // batchMagic is the version byte of the batch encoding described in the package doc.
@@ -115,14 +116,16 @@ func DecodeBatchHeader(b []byte) (BatchHeader, error) {
 		MaxTimestamp:   int64(binary.BigEndian.Uint64(b[25:])),
 		LeaderEpoch:    int32(binary.BigEndian.Uint32(b[33:])),
 	}
-	if h.Count <= 0 || h.BaseOffset < 0 {
+	if h.Count <= 0 || h.BaseOffset < 0 || h.BaseOffset > math.MaxInt64-int64(h.Count) {
 		return BatchHeader{}, fmt.Errorf("%w: bad count or base offset", ErrCorrupt)
 	}
 	return h, nil
 }
 
 // DecodeBatch checks b's CRC and decodes its records onto dst. The returned
-// records' byte slices alias b; header keys and values are fresh strings.
+// records' byte slices alias b; header keys and values are fresh strings. On
+// error dst is returned with its original length: a corrupt batch yields no
+// records.
 func DecodeBatch(dst []Record, b []byte) (BatchHeader, []Record, error) {
 	h, err := DecodeBatchHeader(b)
 	if err != nil {
@@ -131,18 +134,19 @@ func DecodeBatch(dst []Record, b []byte) (BatchHeader, []Record, error) {
 	if crc32.Checksum(b[5:], castagnoli) != binary.BigEndian.Uint32(b[1:]) {
 		return h, dst, fmt.Errorf("%w: crc mismatch at offset %d", ErrCorrupt, h.BaseOffset)
 	}
+	n0 := len(dst)
 	rest := b[BatchHeaderSize:]
 	for i := int32(0); i < h.Count; i++ {
 		var r Record
 		rest, err = decodeRecord(rest, h.FirstTimestamp, &r)
 		if err != nil {
-			return h, dst, fmt.Errorf("%w: record %d of batch at %d: %v", ErrCorrupt, i, h.BaseOffset, err)
+			return h, dst[:n0], fmt.Errorf("%w: record %d of batch at %d: %v", ErrCorrupt, i, h.BaseOffset, err)
 		}
 		r.Offset = h.BaseOffset + int64(i)
 		dst = append(dst, r)
 	}
 	if len(rest) != 0 {
-		return h, dst, fmt.Errorf("%w: %d trailing bytes in batch at %d", ErrCorrupt, len(rest), h.BaseOffset)
+		return h, dst[:n0], fmt.Errorf("%w: %d trailing bytes in batch at %d", ErrCorrupt, len(rest), h.BaseOffset)
 	}
 	return h, dst, nil
 }

@@ -1,8 +1,25 @@
 package main
 
+import (
+	"github.com/fjord-streaming/fjord/openapi"
+	"github.com/fjord-streaming/fjord/web"
+)
+
 // mount attaches the parts served beside the REST API (groups, WebSocket,
 // OpenAPI, console, auth). Each adds its routes and, if it owns goroutines,
 // a closer to b.closers.
 func (b *broker) mount() error {
-	return nil
+	if err := web.Mount(b.api.Echo()); err != nil {
+		return err
+	}
+	openapi.Mount(b.api.Echo()) // GET /openapi.json, GET /docs (Swagger UI)
+	// Consumer groups and lag (REST), then the WebSocket, whose group
+	// subscriptions are members of the same groups.
+	groups, err := b.mountGroups()
+	if err != nil {
+		return err
+	}
+	b.mountWS(wsGroups{groups})
+	// secure stays last: it checks that every route above has an access rule.
+	return b.secure()
 }
