@@ -99,9 +99,6 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &
 // @Failure      504 {object} problem.Details "request_timeout"
 // @Router       /topics/{topic}/records [post]
 func (s *Server) produce(c echo.Context) error {
-	if err := userTopic(c.Param("topic")); err != nil {
-		return err
-	}
 	recs, acks, timeout, err := s.decodeProduce(c)
 	if err != nil {
 		return err
@@ -207,21 +204,15 @@ func (s *Server) decodeProduce(c echo.Context) ([]engine.ProduceRecord, engine.A
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	out := make([]engine.ProduceRecord, len(in))
-	for i := range in {
-		p := in[i].Partition
-		if fixed != wire.NoPartition {
-			if p != wire.NoPartition && p != fixed {
+	if fixed != wire.NoPartition {
+		for i := range in {
+			if p := in[i].Partition; p != wire.NoPartition && p != fixed {
 				return nil, 0, 0, invalid(fmt.Sprintf("record %d: partition %d differs from the partition %d in the path", i, p, fixed))
 			}
-			p = fixed
-		}
-		out[i] = engine.ProduceRecord{Partition: p, Record: in[i].Record}
-		out[i].Timestamp = in[i].Timestamp
-		if in[i].Timestamp == wire.NoTimestamp {
-			out[i].Timestamp = -1
+			in[i].Partition = fixed
 		}
 	}
+	out := wire.ToEngine(in)
 	return out, acks, time.Duration(tms) * time.Millisecond, nil
 }
 

@@ -189,9 +189,6 @@ func (s *Server) describeTopic(c echo.Context) error {
 // @Failure      415 {object} problem.Details "unsupported_media_type"
 // @Router       /topics/{topic} [patch]
 func (s *Server) patchTopic(c echo.Context) error {
-	if err := userTopic(c.Param("topic")); err != nil {
-		return err
-	}
 	var req PatchTopicRequest
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
@@ -222,20 +219,8 @@ func (s *Server) patchTopic(c echo.Context) error {
 // @Failure      404 {object} problem.Details "topic_not_found"
 // @Router       /topics/{topic} [delete]
 func (s *Server) deleteTopic(c echo.Context) error {
-	if err := userTopic(c.Param("topic")); err != nil {
-		return err
-	}
 	if err := s.engine.DeleteTopic(c.Param("topic")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
-}
-
-// userTopic refuses writes and changes to the broker's internal topics
-// (names starting with "__", such as __consumer_offsets); they stay readable.
-func userTopic(name string) error {
-	if engine.IsInternalTopic(name) {
-		return fmt.Errorf("%w: %q is internal to the broker: it can be read but not written, changed or deleted", engine.ErrInvalidTopicName, name)
-	}
-	return nil
 }

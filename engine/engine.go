@@ -307,6 +307,9 @@ type TopicUpdate struct {
 
 // UpdateTopic applies u. Fewer partitions is ErrPartitionDecrease.
 func (e *Engine) UpdateTopic(name string, u TopicUpdate) (TopicInfo, error) {
+	if err := userTopic(name); err != nil {
+		return TopicInfo{}, err
+	}
 	e.adminMu.Lock()
 	defer e.adminMu.Unlock()
 	t, err := e.Topic(name)
@@ -348,6 +351,9 @@ func (e *Engine) UpdateTopic(name string, u TopicUpdate) (TopicInfo, error) {
 
 // DeleteTopic removes a topic and its data, then runs the OnTopicDeleted hooks.
 func (e *Engine) DeleteTopic(name string) error {
+	if err := userTopic(name); err != nil {
+		return err
+	}
 	e.adminMu.Lock()
 	defer e.adminMu.Unlock()
 	t, err := e.Topic(name)

@@ -56,6 +56,19 @@ func (e *Engine) producerTopic(name string) (*Topic, error) {
 // and appends in the background. Per-partition failures are reported in the
 // results; the error is non-nil only when nothing was written.
 func (e *Engine) Produce(ctx context.Context, topic string, recs []ProduceRecord, acks Acks) ([]ProduceResult, error) {
+	if err := userTopic(topic); err != nil {
+		return nil, err
+	}
+	return e.produce(ctx, topic, recs, acks)
+}
+
+// ProduceInternal is Produce for the broker's own internal topics (such as
+// __consumer_offsets), which clients may read but never write.
+func (e *Engine) ProduceInternal(ctx context.Context, topic string, recs []ProduceRecord, acks Acks) ([]ProduceResult, error) {
+	return e.produce(ctx, topic, recs, acks)
+}
+
+func (e *Engine) produce(ctx context.Context, topic string, recs []ProduceRecord, acks Acks) ([]ProduceResult, error) {
 	if len(recs) == 0 {
 		return nil, fmt.Errorf("%w: no records", ErrInvalidRequest)
 	}

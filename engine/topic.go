@@ -23,6 +23,15 @@ func ValidateTopicName(name string) error {
 	return nil
 }
 
+// userTopic refuses writes and changes to the broker's internal topics
+// (names starting with "__", such as __consumer_offsets); they stay readable.
+func userTopic(name string) error {
+	if IsInternalTopic(name) {
+		return fmt.Errorf("%w: %q is internal to the broker: it can be read but not written, changed or deleted", ErrInvalidTopicName, name)
+	}
+	return nil
+}
+
 // IsInternalTopic reports whether name belongs to the broker (starts with "__").
 func IsInternalTopic(name string) bool { return len(name) >= 2 && name[:2] == "__" }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/fjord-streaming/fjord/api/wire"
-	"github.com/fjord-streaming/fjord/engine"
 )
 
 // produce appends the records of a produce message and answers with an ack
@@ -22,14 +21,7 @@ func (c *conn) produce(m clientMessage) {
 		c.sendError(m.ID, err)
 		return
 	}
-	recs := make([]engine.ProduceRecord, len(in))
-	for i := range in {
-		recs[i] = engine.ProduceRecord{Partition: in[i].Partition, Record: in[i].Record}
-		recs[i].Timestamp = in[i].Timestamp
-		if in[i].Timestamp == wire.NoTimestamp {
-			recs[i].Timestamp = -1
-		}
-	}
+	recs := wire.ToEngine(in)
 	ctx, cancel := context.WithTimeout(c.ctx, m.Timeout)
 	defer cancel()
 	results, err := c.srv.engine.Produce(ctx, m.Topic, recs, m.Acks)

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/fjord-streaming/fjord/openapi"
 	"github.com/fjord-streaming/fjord/web"
+	"github.com/fjord-streaming/fjord/ws"
 )
 
 // mount attaches the parts served beside the REST API (groups, WebSocket,
@@ -19,7 +20,7 @@ func (b *broker) mount() error {
 	if err != nil {
 		return err
 	}
-	b.mountWS(wsGroups{groups})
+	b.mountWS(ws.ManagerGroups(groups))
 	// secure stays last: it checks that every route above has an access rule.
 	return b.secure()
 }

@@ -33,6 +33,9 @@ type fetchPlan struct {
 	assigned []TopicPartition
 	reads    []plannedRead // in the order to read them
 	wake     []<-chan struct{}
+	// news is true when gen or assigned differ from what the member was
+	// last handed: the fetch then answers without waiting.
+	news bool
 }
 
 type plannedRead struct {
@@ -76,6 +79,7 @@ func (m *Manager) Fetch(ctx context.Context, group, member string, maxRecords, m
 		}
 		if base == nil {
 			base = plan
+			expired = expired || plan.news
 		} else if plan.gen != base.gen || !slices.Equal(plan.assigned, base.assigned) {
 			return m.deliver(gs, member, plan, nil)
 		}
@@ -109,7 +113,8 @@ func (m *Manager) planFetch(gs *groupState, member string) (*fetchPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan := &fetchPlan{gen: a.Generation, assigned: a.Partitions}
+	plan := &fetchPlan{gen: a.Generation, assigned: a.Partitions,
+		news: a.Generation != ms.handedGen || !slices.Equal(a.Partitions, ms.handed)}
 	for _, tp := range a.Partitions {
 		p, err := m.eng.Partition(tp.Topic, tp.Partition)
 		if err != nil {

@@ -124,6 +124,10 @@ type memberState struct {
 	positions map[TopicPartition]int64
 	next      int // rotates the first partition a fetch reads
 	polls     int // fetches in flight: they keep the member alive
+	// handedGen and handed are the generation and assignment last handed
+	// to the member; a fetch that would hand something else answers at once.
+	handedGen int64
+	handed    []TopicPartition
 }
 
 func (gs *groupState) notify() {
@@ -372,6 +376,7 @@ func (m *Manager) observeLocked(gs *groupState, id string, ms *memberState, a As
 	if err != nil {
 		return
 	}
+	ms.handedGen, ms.handed = a.Generation, slices.Clone(a.Partitions)
 	for tp := range ms.positions {
 		if !gs.c.Owns(id, tp) {
 			delete(ms.positions, tp)

@@ -502,3 +502,31 @@ func TestManagerCompaction(t *testing.T) {
 		t.Fatalf("offsets after compaction: %v", got)
 	}
 }
+
+// A rebalance that lands between two fetches is answered by the next fetch
+// at once, not after its wait.
+func TestManagerFetchAnswersRebalanceBetweenFetches(t *testing.T) {
+	e := newEnv(t, ManagerConfig{})
+	e.createTopic(t, "orders", 2)
+	a := e.join(t, "g", JoinRequest{Topics: []string{"orders"}})
+	if _, err := e.m.Fetch(context.Background(), "g", a.MemberID, 10, 1<<20, 0); err != nil {
+		t.Fatal(err)
+	}
+	e.join(t, "g", JoinRequest{Topics: []string{"orders"}})
+	got := make(chan FetchResult, 1)
+	go func() {
+		res, err := e.m.Fetch(context.Background(), "g", a.MemberID, 10, 1<<20, time.Minute)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- res
+	}()
+	select {
+	case res := <-got:
+		if res.Generation != 2 || len(res.Assignments) != 1 {
+			t.Fatalf("fetch after rebalance: %+v", res)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the fetch waited although the member had not seen the rebalance")
+	}
+}

@@ -3,6 +3,7 @@ package group
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -65,7 +66,8 @@ func (m *Manager) Join(ctx context.Context, group string, req JoinRequest) (Memb
 		m.dropIfUnused(gs)
 		return MemberState{}, fmt.Errorf("join group %q: %w", group, err)
 	}
-	gs.members[id] = &memberState{reset: req.AutoOffsetReset, positions: make(map[TopicPartition]int64)}
+	gs.members[id] = &memberState{reset: req.AutoOffsetReset, positions: make(map[TopicPartition]int64),
+		handedGen: a.Generation, handed: slices.Clone(a.Partitions)}
 	gs.notify()
 	select {
 	case m.rearm <- struct{}{}:

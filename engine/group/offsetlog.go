@@ -158,7 +158,7 @@ func (l *offsetLog) append(ctx context.Context, p int32, at time.Time, items ...
 		recs[i] = engine.ProduceRecord{Partition: p, Record: storage.Record{Timestamp: at.UnixMilli(),
 			KeyFormat: storage.FormatText, Key: []byte(items[i].group), ValueFormat: storage.FormatJSON, Value: v}}
 	}
-	res, err := l.eng.Produce(context.WithoutCancel(ctx), OffsetsTopic, recs, engine.AcksAll)
+	res, err := l.eng.ProduceInternal(context.WithoutCancel(ctx), OffsetsTopic, recs, engine.AcksAll)
 	if err == nil {
 		err = res[0].Err
 	}
