@@ -39,8 +39,11 @@ func Mount(e *echo.Echo) {
 	e.GET(DocumentPath, serveDocument)
 	e.GET(UIPath, redirectToUI)
 	e.GET(UIPath+"/*", func(c echo.Context) error {
-		if c.Param("*") == "" { // /docs/: echo-swagger would redirect to /docs//index.html
+		switch c.Param("*") {
+		case "": // /docs/: echo-swagger would redirect to /docs//index.html
 			return redirectToUI(c)
+		case "doc.json", "doc.yaml": // echo-swagger's own document names
+			return c.Redirect(http.StatusMovedPermanently, DocumentPath)
 		}
 		return ui(c)
 	})
