@@ -54,6 +54,8 @@ func (e *Engine) Fetch(ctx context.Context, topic string, partition int32, req F
 		if timer == nil {
 			timer = time.NewTimer(wait)
 			defer timer.Stop()
+			e.metrics.waiters(1)
+			defer e.metrics.waiters(-1)
 		}
 		select {
 		case <-changed:

@@ -13,6 +13,7 @@ import (
 type metrics struct {
 	recordsIn, bytesIn, recordsOut, bytesOut *prometheus.CounterVec
 	appendSeconds                            prometheus.Histogram
+	waiting                                  prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
@@ -30,8 +31,10 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 			Help: "Key, value and header bytes returned to readers, by topic."}, []string{"topic"}),
 		appendSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "fjord_append_duration_seconds",
 			Help: "Time from append request to durable commit, per partition append.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+		waiting: prometheus.NewGauge(prometheus.GaugeOpts{Name: "fjord_fetch_waiting",
+			Help: "Long-poll fetches currently waiting for records."}),
 	}
-	reg.MustRegister(m.recordsIn, m.bytesIn, m.recordsOut, m.bytesOut, m.appendSeconds, &partitionCollector{e})
+	reg.MustRegister(m.recordsIn, m.bytesIn, m.recordsOut, m.bytesOut, m.appendSeconds, m.waiting, &partitionCollector{e})
 	return m
 }
 
@@ -50,6 +53,13 @@ func (m *metrics) read(topic string, recs []storage.Record) {
 	}
 	m.recordsOut.WithLabelValues(topic).Add(float64(len(recs)))
 	m.bytesOut.WithLabelValues(topic).Add(float64(sumBytes(recs)))
+}
+
+// waiters adds d to the number of waiting long polls.
+func (m *metrics) waiters(d float64) {
+	if m != nil {
+		m.waiting.Add(d)
+	}
 }
 
 func (m *metrics) dropTopic(topic string) {

@@ -38,8 +38,10 @@ type ProduceResult struct {
 
 func isErr(err, target error) bool { return errors.Is(err, target) }
 
-// producerTopic finds the topic, creating it while auto-create is on.
-func (e *Engine) producerTopic(name string) (*Topic, error) {
+// producerTopic finds the topic, creating it while auto-create is on. The
+// records are first checked against the defaults a new topic would get, so
+// that a request that is going to fail creates nothing.
+func (e *Engine) producerTopic(name string, recs []ProduceRecord) (*Topic, error) {
 	t, err := e.Topic(name)
 	if err == nil || !e.cfg.AutoCreateTopics {
 		return t, err
@@ -47,7 +49,25 @@ func (e *Engine) producerTopic(name string) (*Topic, error) {
 	if err := ValidateTopicName(name); err != nil {
 		return nil, err
 	}
+	if err := checkRecords(name, recs, e.cfg.DefaultPartitions, e.cfg.DefaultTopicConfig); err != nil {
+		return nil, err
+	}
 	return e.EnsureTopic(TopicSpec{Name: name})
+}
+
+// checkRecords checks records against a topic's partition count and
+// max.message.bytes.
+func checkRecords(topic string, recs []ProduceRecord, partitions int32, cfg TopicConfig) error {
+	for i := range recs {
+		r := &recs[i]
+		if size := recordBytes(&r.Record); cfg.MaxMessageBytes >= 0 && int64(size) > cfg.MaxMessageBytes {
+			return fmt.Errorf("%w: record %d is %d bytes, max.message.bytes of %s is %d", ErrRecordTooLarge, i, size, topic, cfg.MaxMessageBytes)
+		}
+		if r.Partition >= partitions {
+			return fmt.Errorf("%w: record %d: %s has no partition %d", ErrPartitionNotFound, i, topic, r.Partition)
+		}
+	}
+	return nil
 }
 
 // Produce validates records, assigns partitions and appends them. Invalid
@@ -72,7 +92,7 @@ func (e *Engine) produce(ctx context.Context, topic string, recs []ProduceRecord
 	if len(recs) == 0 {
 		return nil, fmt.Errorf("%w: no records", ErrInvalidRequest)
 	}
-	t, err := e.producerTopic(topic)
+	t, err := e.producerTopic(topic, recs)
 	if err != nil {
 		return nil, err
 	}
@@ -82,19 +102,16 @@ func (e *Engine) produce(ctx context.Context, topic string, recs []ProduceRecord
 		return nil, fmt.Errorf("%w: %s has 1 in-sync replica, min.insync.replicas is %d", ErrNotEnoughReplicas, topic, cfg.MinInsyncReplicas)
 	}
 	n := int32(len(parts))
+	if err := checkRecords(topic, recs, n, cfg); err != nil {
+		return nil, err
+	}
 	stickyPart := int32(-1)
 	now := e.cfg.Now().UnixMilli()
 	results := make([]ProduceResult, len(recs))
 	for i := range recs {
 		r := &recs[i]
-		if size := recordBytes(&r.Record); cfg.MaxMessageBytes >= 0 && int64(size) > cfg.MaxMessageBytes {
-			return nil, fmt.Errorf("%w: record %d is %d bytes, max.message.bytes of %s is %d", ErrRecordTooLarge, i, size, topic, cfg.MaxMessageBytes)
-		}
 		switch {
-		case r.Partition >= 0:
-			if r.Partition >= n {
-				return nil, fmt.Errorf("%w: record %d: %s has no partition %d", ErrPartitionNotFound, i, topic, r.Partition)
-			}
+		case r.Partition >= 0: // explicit, checked above
 		case r.KeyFormat != storage.FormatNull:
 			r.Partition = partitioner.ForKey(r.Key, n)
 		default:

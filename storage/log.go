@@ -217,8 +217,11 @@ type LogIter struct {
 	started bool
 }
 
-// ReadLog returns an iterator over the batches of id that hold offsets at or
-// after from, never below logStart. Close it when done.
+// ReadLog returns an iterator over the batches of id, never below logStart,
+// starting with the one that would hold offset from: the last batch whose
+// base is at or below from (so from at or past the end still yields the last
+// batch), or the first batch when from lies below logStart. Callers skip the
+// records before from. Close it when done.
 func (db *DB) ReadLog(id PartitionID, logStart, from int64) (*LogIter, error) {
 	_, hi := partBounds(prefixLog, id)
 	it, err := db.p.NewIter(&pebble.IterOptions{LowerBound: logKey(id, logStart), UpperBound: hi})

@@ -101,8 +101,12 @@ func BodyDeadline(h http.Handler, d time.Duration) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
-		h.ServeHTTP(w, r)
+		// A shallow copy carries the wrapped body, so the server still
+		// recognises its own request body after the handler (a 413 closes
+		// the connection instead of draining an oversized body).
+		r2 := *r
+		r2.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+		h.ServeHTTP(w, &r2)
 	})
 }
 

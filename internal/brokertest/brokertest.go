@@ -133,8 +133,12 @@ func (b *Broker) start(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.logBuf = &lockedBuffer{}
-	cmd.Stdout = b.logBuf
+	// Each process gets its own buffer, which its reader goroutine holds on
+	// to: that goroutine may still be draining the old process's stderr when
+	// a restart replaces b.logBuf.
+	logBuf := &lockedBuffer{}
+	b.logBuf = logBuf
+	cmd.Stdout = logBuf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +151,7 @@ func (b *Broker) start(t testing.TB) {
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
 			line := sc.Bytes()
-			b.logBuf.Write(append(append([]byte(nil), line...), '\n'))
+			logBuf.Write(append(append([]byte(nil), line...), '\n'))
 			var m struct {
 				Msg  string `json:"msg"`
 				HTTP string `json:"http"`
