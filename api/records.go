@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -99,9 +101,14 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &
 // @Failure      504 {object} problem.Details "request_timeout"
 // @Router       /topics/{topic}/records [post]
 func (s *Server) produce(c echo.Context) error {
-	recs, acks, timeout, err := s.decodeProduce(c)
+	recs, acks, timeout, release, err := s.decodeProduce(c)
 	if err != nil {
 		return err
+	}
+	if acks != engine.AcksNone {
+		// With acks=0 the records are appended after the answer, so their
+		// buffer is left to the garbage collector.
+		defer release()
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), timeout)
 	defer cancel()
@@ -172,48 +179,82 @@ func (s *Server) produce(c echo.Context) error {
 func (s *Server) produceToPartition(c echo.Context) error { return s.produce(c) }
 
 // decodeProduce reads the query and body of a produce request.
-func (s *Server) decodeProduce(c echo.Context) ([]engine.ProduceRecord, engine.Acks, time.Duration, error) {
-	acks, err := parseAcks(c.QueryParam("acks"))
-	if err != nil {
-		return nil, 0, 0, err
+func (s *Server) decodeProduce(c echo.Context) (recs []engine.ProduceRecord, acks engine.Acks, timeout time.Duration, release func(), err error) {
+	release = func() {}
+	if acks, err = parseAcks(c.QueryParam("acks")); err != nil {
+		return
 	}
 	tms, err := queryInt(c, "timeout_ms", 30000, 1, 300000)
 	if err != nil {
-		return nil, 0, 0, err
+		return
 	}
+	timeout = time.Duration(tms) * time.Millisecond
 	fixed := wire.NoPartition
 	if c.Param("partition") != "" {
 		if fixed, err = pathPartition(c); err != nil {
-			return nil, 0, 0, err
+			return
 		}
 	}
 	kind, err := mediaType(c, true)
 	if err != nil {
-		return nil, 0, 0, err
+		return
 	}
 	body, err := s.limitBody(c)
 	if err != nil {
-		return nil, 0, 0, err
+		return
 	}
-	var in []wire.ProduceRecord
-	if kind == bodyNDJSON {
-		in, err = wire.DecodeProduceNDJSON(body, wire.Limits{})
-	} else {
-		in, err = wire.DecodeProduceJSON(body, wire.Limits{})
-	}
+	buf, release, err := readPooled(body, c.Request().ContentLength)
 	if err != nil {
-		return nil, 0, 0, err
+		return
 	}
-	if fixed != wire.NoPartition {
-		for i := range in {
-			if p := in[i].Partition; p != wire.NoPartition && p != fixed {
-				return nil, 0, 0, invalid(fmt.Sprintf("record %d: partition %d differs from the partition %d in the path", i, p, fixed))
+	if kind == bodyNDJSON {
+		recs, err = wire.DecodeProduceNDJSONBytes(buf, wire.Limits{})
+	} else {
+		recs, err = wire.DecodeProduceJSONBytes(buf, wire.Limits{})
+	}
+	if err == nil && fixed != wire.NoPartition {
+		for i := range recs {
+			if p := recs[i].Partition; p != wire.NoPartition && p != fixed {
+				err = invalid(fmt.Sprintf("record %d: partition %d differs from the partition %d in the path", i, p, fixed))
+				break
 			}
-			in[i].Partition = fixed
+			recs[i].Partition = fixed
 		}
 	}
-	out := wire.ToEngine(in)
-	return out, acks, time.Duration(tms) * time.Millisecond, nil
+	if err != nil {
+		release()
+		return nil, 0, 0, func() {}, err
+	}
+	return recs, acks, timeout, release, nil
+}
+
+// bodyPool holds request-body buffers: a produce body is read into one, its
+// records alias it while they are appended, and it comes back once the
+// append returned.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer kept for reuse.
+const maxPooledBody = 4 << 20
+
+// readPooled reads r whole into a pooled buffer, sized up front when the
+// length is declared. release returns the buffer; call it only when nothing
+// aliases the bytes any more.
+func readPooled(r io.Reader, length int64) ([]byte, func(), error) {
+	b := bodyPool.Get().(*bytes.Buffer)
+	b.Reset()
+	if length > 0 {
+		b.Grow(int(length) + bytes.MinRead)
+	}
+	release := func() {
+		if b.Cap() <= maxPooledBody {
+			bodyPool.Put(b)
+		}
+	}
+	if _, err := b.ReadFrom(r); err != nil {
+		release()
+		return nil, nil, fmt.Errorf("read body: %w", err)
+	}
+	return b.Bytes(), release, nil
 }
 
 // ReadResponse is the body of a partition read. Records carry offset,

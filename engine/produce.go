@@ -149,15 +149,25 @@ type partitionGroup struct {
 }
 
 func groupByPartition(recs []ProduceRecord) []*partitionGroup {
-	var groups []*partitionGroup
-	byPart := map[int32]*partitionGroup{}
+	// Sized in a first pass: a request's records are copied once, with no
+	// slice growth (the common case is a single partition).
+	counts := map[int32]int{}
+	var order []int32
+	for i := range recs {
+		p := recs[i].Partition
+		if counts[p] == 0 {
+			order = append(order, p)
+		}
+		counts[p]++
+	}
+	groups := make([]*partitionGroup, len(order))
+	byPart := make(map[int32]*partitionGroup, len(order))
+	for i, p := range order {
+		g := &partitionGroup{partition: p, index: make([]int, 0, counts[p]), records: make([]storage.Record, 0, counts[p])}
+		groups[i], byPart[p] = g, g
+	}
 	for i := range recs {
 		g := byPart[recs[i].Partition]
-		if g == nil {
-			g = &partitionGroup{partition: recs[i].Partition}
-			byPart[recs[i].Partition] = g
-			groups = append(groups, g)
-		}
 		g.index = append(g.index, i)
 		g.records = append(g.records, recs[i].Record)
 	}

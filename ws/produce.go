@@ -21,7 +21,7 @@ func (c *conn) produce(m clientMessage) {
 		c.sendError(m.ID, err)
 		return
 	}
-	recs := wire.ToEngine(in)
+	recs := in
 	ctx, cancel := context.WithTimeout(c.ctx, m.Timeout)
 	defer cancel()
 	results, err := c.srv.engine.Produce(ctx, m.Topic, recs, m.Acks)

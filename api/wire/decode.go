@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/fjord-streaming/fjord/engine"
 	"github.com/fjord-streaming/fjord/storage"
 )
 
@@ -41,21 +42,14 @@ type Limits struct {
 	MaxRecordBytes int
 }
 
-// ProduceRecord is one record as a producer sent it.
-//
-// Record holds the key, value and headers. Its Offset and Timestamp are zero:
-// the engine assigns offsets, and the producer's timestamp is in Timestamp.
-// Record's byte slices usually alias the decoded input (see the decoders), so
-// a ProduceRecord keeps that input alive.
-type ProduceRecord struct {
-	// Partition is the partition the producer named, or NoPartition.
-	Partition int32
-	// Timestamp is the producer's timestamp in Unix epoch milliseconds, or
-	// NoTimestamp.
-	Timestamp int64
-	// Record is the key, value and headers.
-	Record storage.Record
-}
+// ProduceRecord is one record as a producer sent it, in the engine's own
+// form so that decoded records go to the engine without a copy: Partition
+// is the partition the producer named or NoPartition, Record.Timestamp the
+// producer's timestamp or NoTimestamp (the engine then takes its clock), and
+// Record holds the key, value and headers. Record's byte slices usually
+// alias the decoded input (see the decoders), so a ProduceRecord keeps that
+// input alive.
+type ProduceRecord = engine.ProduceRecord
 
 // DecodeProduceJSON reads a whole produce body of the form
 // {"records":[{...},...]} from r and returns its records in order.
@@ -69,6 +63,12 @@ func DecodeProduceJSON(r io.Reader, limits Limits) ([]ProduceRecord, error) {
 	if err != nil {
 		return nil, err
 	}
+	return DecodeProduceJSONBytes(body, limits)
+}
+
+// DecodeProduceJSONBytes is DecodeProduceJSON over a body already read, for
+// callers that read it into a buffer of their own. The records alias body.
+func DecodeProduceJSONBytes(body []byte, limits Limits) ([]ProduceRecord, error) {
 	d := newDecoder(body, limits)
 	return d.decodeBody()
 }
@@ -83,6 +83,12 @@ func DecodeProduceNDJSON(r io.Reader, limits Limits) ([]ProduceRecord, error) {
 	if err != nil {
 		return nil, err
 	}
+	return DecodeProduceNDJSONBytes(body, limits)
+}
+
+// DecodeProduceNDJSONBytes is DecodeProduceNDJSON over a body already read.
+// The records alias body.
+func DecodeProduceNDJSONBytes(body []byte, limits Limits) ([]ProduceRecord, error) {
 	// The body is read as one stream of JSON values, which is much cheaper
 	// than a decoder per line; the checks on newlines below make it a stream
 	// of lines with one record each.

@@ -15,7 +15,9 @@ import (
 
 // rec builds an expected ProduceRecord with nothing given.
 func rec() ProduceRecord {
-	return ProduceRecord{Partition: NoPartition, Timestamp: NoTimestamp}
+	p := ProduceRecord{Partition: NoPartition}
+	p.Timestamp = NoTimestamp
+	return p
 }
 
 func textKey(s string) func(*ProduceRecord) {

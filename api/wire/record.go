@@ -45,7 +45,8 @@ func fieldOf(name []byte) (uint, bool) {
 // given for the key/key_base64 and value/value_base64 conflicts, and
 // otherwise means the field's default.
 func (d *decoder) decodeRecord() (ProduceRecord, error) {
-	rec := ProduceRecord{Partition: NoPartition, Timestamp: NoTimestamp}
+	rec := ProduceRecord{Partition: NoPartition}
+	rec.Timestamp = NoTimestamp
 	switch k := d.dec.PeekKind(); k {
 	case '{':
 	case 0:

@@ -33,6 +33,7 @@ type Config struct {
 	LagWindow         int
 	LagMinDistance    time.Duration
 	ShutdownTimeout   time.Duration
+	PprofAddr         string
 	Limits            Limits
 }
 
@@ -70,6 +71,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.LagWindow, "lag-window", 10, "commits kept per partition for lag status")
 	fs.DurationVar(&c.LagMinDistance, "lag-min-distance", time.Second, "commits closer than this replace the previous one in the lag window")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "longest graceful shutdown")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's net/http/pprof profiles on this separate address (off by default; bind it to 127.0.0.1)")
 	l := &c.Limits
 	fs.DurationVar(&l.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "longest time to read a request's headers (slowloris)")
 	fs.DurationVar(&l.IdleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")

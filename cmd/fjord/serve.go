@@ -92,6 +92,7 @@ func run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer b.reloadOnHangup()()
+	defer servePprof(cfg.PprofAddr, log)()
 	engCtx, engStop := context.WithCancel(context.Background())
 	go b.engine.Run(engCtx)
 	serveErr := make(chan error, 1)
