@@ -70,7 +70,7 @@
 //
 // Each connection has one writer goroutine and a send queue bounded in
 // bytes. A subscription reserves room (Config.WriteQueueBytes, default
-// 4 MiB, shared by the connection's subscriptions) before it reads from
+// 1 MiB, shared by the connection's subscriptions) before it reads from
 // the log, so a client that stops reading stops the reads: the backlog stays
 // in storage, not in memory. Answers (acks, errors, subscribed, ...) are
 // queued without waiting; if the queue grows past twice the budget because

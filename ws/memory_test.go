@@ -44,9 +44,9 @@ func metric(t testing.TB, b *brokertest.Broker, name string) float64 {
 
 const (
 	mib = 1 << 20
-	// The broker's defaults: 4 MiB of records frames per connection, answers
-	// up to twice that, frames of about 1 MiB.
-	queueBudget = 4 * mib
+	// The broker's defaults: 1 MiB of records frames per connection, answers
+	// up to twice that, frames of about 256 KiB.
+	queueBudget = 1 * mib
 )
 
 // TestStalledReaderBoundedMemory: a subscriber with a 200 MB backlog and

@@ -28,10 +28,10 @@ type Config struct {
 	// request limit); a larger one closes the socket with 1009.
 	MaxFrameBytes int64
 	// WriteQueueBytes is the per-connection budget of records frames
-	// waiting to be written (default 4 MiB). Answers to client messages may
+	// waiting to be written (default 1 MiB). Answers to client messages may
 	// queue up to twice as much; beyond that the connection is dropped.
 	WriteQueueBytes int64
-	// FrameBytes is the target size of one records frame (default 1 MiB).
+	// FrameBytes is the target size of one records frame (default 256 KiB).
 	FrameBytes int
 	// FrameRecords is the most records in one records frame (default 1000).
 	FrameRecords int
@@ -59,8 +59,8 @@ type Config struct {
 // EnsureDefaults fills zero fields with their defaults.
 func (c *Config) EnsureDefaults() {
 	setDefault(&c.MaxFrameBytes, 64<<20)
-	setDefault(&c.WriteQueueBytes, 4<<20)
-	setDefault(&c.FrameBytes, 1<<20)
+	setDefault(&c.WriteQueueBytes, 1<<20)
+	setDefault(&c.FrameBytes, 256<<10)
 	setDefault(&c.FrameRecords, 1000)
 	setDefault(&c.PingInterval, 20*time.Second)
 	setDefault(&c.PongWait, 60*time.Second)
