@@ -88,7 +88,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &
 // @Produce      json
 // @Param        topic      path  string true  "topic name (created with defaults on first produce while --auto-create-topics is on)" example(orders)
 // @Param        acks       query string false "0: answer 202 once validated; 1: once the leader stored the records durably; all: once every in-sync replica has them" Enums(0,1,all) default(all)
-// @Param        timeout_ms query int    false "longest wait for acknowledgements (then 504 request_timeout)" default(30000) minimum(1) maximum(300000)
+// @Param        timeout_ms query int    false "longest wait for acknowledgements from replicas (then 504 request_timeout); the local durable write always completes" default(30000) minimum(0) maximum(300000)
 // @Param        body       body  api.ProduceRequest true "records"
 // @Success      200 {object} api.ProduceResponse "every record written: one entry per record, in request order"
 // @Success      202 {object} api.AcceptedResponse "acks=0: validated and accepted"
@@ -164,7 +164,7 @@ func (s *Server) produce(c echo.Context) error {
 // @Param        topic      path  string true  "topic name (created with defaults on first produce while --auto-create-topics is on)" example(orders)
 // @Param        partition  path  int    true  "partition" minimum(0)
 // @Param        acks       query string false "0: answer 202 once validated; 1: once the leader stored the records durably; all: once every in-sync replica has them" Enums(0,1,all) default(all)
-// @Param        timeout_ms query int    false "longest wait for acknowledgements (then 504 request_timeout)" default(30000) minimum(1) maximum(300000)
+// @Param        timeout_ms query int    false "longest wait for acknowledgements from replicas (then 504 request_timeout); the local durable write always completes" default(30000) minimum(0) maximum(300000)
 // @Param        body       body  api.ProduceRequest true "records"
 // @Success      200 {object} api.ProduceResponse "every record written: one entry per record, in request order"
 // @Success      202 {object} api.AcceptedResponse "acks=0: validated and accepted"
@@ -184,7 +184,7 @@ func (s *Server) decodeProduce(c echo.Context) (recs []engine.ProduceRecord, ack
 	if acks, err = parseAcks(c.QueryParam("acks")); err != nil {
 		return
 	}
-	tms, err := queryInt(c, "timeout_ms", 30000, 1, 300000)
+	tms, err := queryInt(c, "timeout_ms", 30000, 0, 300000)
 	if err != nil {
 		return
 	}
