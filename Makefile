@@ -6,7 +6,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 # Go test flags; CI may add -v.
 TESTFLAGS ?= -count=1 -timeout 15m
 
-.PHONY: run build test test-go test-web web-vendor web-screenshots bench lint fmt openapi client clean
+.PHONY: perf run build test test-go test-web web-vendor web-screenshots bench lint fmt openapi client clean
 
 ## run: start one broker on :8080 with data in ./data
 run: build
@@ -48,6 +48,10 @@ openapi:
 
 ## client: generate the Go client (openapi/client/client.gen.go) with the documents; same as openapi
 client: openapi
+
+## perf: measure every target of docs/performance.md on this machine (about 15 minutes)
+perf: build
+	bash internal/bench/targets.sh
 
 ## lint: formatting and vet
 lint:
