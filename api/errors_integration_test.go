@@ -52,7 +52,7 @@ func testBadProduce(t *testing.T, b *brokertest.Broker) {
 		{"record too large", "/topics/bad/records", json, `{"records":[{"value":"` + big + `"}]}`, 413, "record_too_large"},
 		{"one record too large", "/topics/bad/records", json, `{"records":[{"value":1,"partition":1},{"value_base64":"` + strings.Repeat("AAAA", 34) + `"}]}`, 413, "record_too_large"},
 		{"bad acks", "/topics/bad/records?acks=2", json, `{"records":[{"value":1}]}`, 400, "invalid_request"},
-		{"zero timeout", "/topics/bad/records?timeout_ms=0", json, `{"records":[{"value":1}]}`, 400, "invalid_request"},
+		{"negative timeout", "/topics/bad/records?timeout_ms=-1", json, `{"records":[{"value":1}]}`, 400, "invalid_request"},
 		{"bad timeout", "/topics/bad/records?timeout_ms=soon", json, `{"records":[{"value":1}]}`, 400, "invalid_request"},
 		{"wrong content type", "/topics/bad/records", "text/plain", `{"records":[{"value":1}]}`, 415, "unsupported_media_type"},
 		{"xml content type", "/topics/bad/records", "application/xml", `{"records":[{"value":1}]}`, 415, "unsupported_media_type"},
