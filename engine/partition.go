@@ -32,11 +32,9 @@ type Partition struct {
 	mu       sync.Mutex
 	queue    []*appendReq
 	flushing bool
-	leo      int64
+	tail     storage.Tail           // the LEO, cumulative bytes and running max timestamp
+	start    storage.PartitionState // the log start and the bytes below it
 	hw       int64
-	logStart int64
-	bytes    int64
-	maxTime  int64
 	epoch    int32
 	hwCh     chan struct{} // closed and replaced whenever hw advances or the partition closes
 	closed   bool
@@ -60,11 +58,10 @@ func openPartition(db *storage.DB, topic string, topicID uint64, index int32) (*
 	if err != nil {
 		return nil, err
 	}
-	p.leo, p.hw, p.logStart, p.bytes, p.maxTime = rec.EndOffset, rec.EndOffset, rec.State.LogStart, rec.State.Bytes, rec.MaxTime
-	p.epoch = rec.LeaderEpoch
+	p.tail, p.start, p.hw, p.epoch = rec.Tail, rec.State, rec.Tail.EndOffset, rec.LeaderEpoch
 	if p.epoch < 0 {
 		p.epoch = 0
-		if err := db.PutLeaderEpoch(p.id, 0, p.leo); err != nil {
+		if err := db.PutLeaderEpoch(p.id, 0, p.tail.EndOffset); err != nil {
 			return nil, err
 		}
 	}
@@ -90,7 +87,8 @@ func (p *Partition) Topic() string { return p.topic }
 func (p *Partition) Offsets() Offsets {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Offsets{LogStart: p.logStart, HighWatermark: p.hw, LogEnd: p.leo, LeaderEpoch: p.epoch, Bytes: p.bytes}
+	return Offsets{LogStart: p.start.LogStart, HighWatermark: p.hw, LogEnd: p.tail.EndOffset, LeaderEpoch: p.epoch,
+		Bytes: p.tail.Bytes - p.start.BytesBefore}
 }
 
 // HighWatermarkChanged returns a channel closed the next time the HW
@@ -152,48 +150,23 @@ func (p *Partition) flushRound() {
 	p.mu.Lock()
 	reqs := p.queue
 	p.queue = nil
-	leo, bytes, maxTime, logStart, epoch, closed := p.leo, p.bytes, p.maxTime, p.logStart, p.epoch, p.closed
+	tail, epoch, closed := p.tail, p.epoch, p.closed
 	p.mu.Unlock()
 
 	var err error
 	if closed {
 		err = ErrTopicNotFound
 	} else {
-		w := storage.Write{}
-		p.buf = p.buf[:0]
-		var ends []int
-		for _, r := range reqs {
-			r.base = leo
-			for recs := r.records; len(recs) > 0; {
-				n := chunk(recs)
-				start := len(p.buf)
-				p.buf = storage.AppendBatch(p.buf, leo, epoch, recs[:n])
-				ends = append(ends, len(p.buf))
-				bytes += int64(len(p.buf) - start)
-				if t := batchMaxTime(recs[:n]); t > maxTime {
-					maxTime = t
-					w.Times = append(w.Times, storage.TimeEntry{MaxTime: t, BaseOffset: leo})
-				}
-				leo += int64(n)
-				recs = recs[n:]
-			}
-		}
-		start := 0
-		for _, end := range ends {
-			w.Batches = append(w.Batches, p.buf[start:end])
-			start = end
-		}
-		w.State = storage.PartitionState{LogStart: logStart, Bytes: bytes}
-		err = p.db.Append(p.id, &w, true)
+		tail, err = p.db.Append(p.id, tail, p.encode(reqs, tail.EndOffset, epoch), true)
 	}
 
-	// The new LEO and byte count are published before writeMu is released,
-	// so that retention, which runs under writeMu, never starts from a
-	// snapshot that misses this write.
+	// The new tail is published before writeMu is released, so that
+	// retention, which runs under writeMu, never starts from a snapshot that
+	// misses this write.
 	p.mu.Lock()
 	if err == nil {
-		p.leo, p.bytes, p.maxTime = leo, bytes, maxTime
-		p.advanceHW(leo)
+		p.tail = tail
+		p.advanceHW(tail.EndOffset)
 	}
 	for _, r := range reqs {
 		if err != nil {
@@ -208,6 +181,31 @@ func (p *Partition) flushRound() {
 	}
 	p.mu.Unlock()
 	p.writeMu.Unlock()
+}
+
+// encode assigns consecutive offsets from leo to the requests' records and
+// encodes them as storage batches of at most about maxBatchBytes, in p.buf.
+// writeMu must be held.
+func (p *Partition) encode(reqs []*appendReq, leo int64, epoch int32) [][]byte {
+	p.buf = p.buf[:0]
+	var ends []int
+	for _, r := range reqs {
+		r.base = leo
+		for recs := r.records; len(recs) > 0; {
+			n := chunk(recs)
+			p.buf = storage.AppendBatch(p.buf, leo, epoch, recs[:n])
+			ends = append(ends, len(p.buf))
+			leo += int64(n)
+			recs = recs[n:]
+		}
+	}
+	batches := make([][]byte, 0, len(ends))
+	start := 0
+	for _, end := range ends {
+		batches = append(batches, p.buf[start:end])
+		start = end
+	}
+	return batches
 }
 
 // advanceHW moves the HW forward and wakes waiters. p.mu must be held.
@@ -231,16 +229,6 @@ func chunk(recs []storage.Record) int {
 		}
 	}
 	return len(recs)
-}
-
-func batchMaxTime(recs []storage.Record) int64 {
-	t := recs[0].Timestamp
-	for i := range recs[1:] {
-		if recs[i+1].Timestamp > t {
-			t = recs[i+1].Timestamp
-		}
-	}
-	return t
 }
 
 // ReadResult is what Read returns.
@@ -336,50 +324,14 @@ func (p *Partition) OffsetForTimestamp(ts int64) (int64, bool, error) {
 // max timestamp is older than retention.ms or the partition holds more than
 // retention.bytes; never past the HW. It reports the new log start.
 func (p *Partition) applyRetention(cfg TopicConfig, nowMs int64) (int64, error) {
+	if cfg.RetentionMs < 0 && cfg.RetentionBytes < 0 {
+		return p.Offsets().LogStart, nil
+	}
 	p.writeMu.Lock()
 	defer p.writeMu.Unlock()
-	off := p.Offsets()
-	if off.LogStart >= off.HighWatermark || (cfg.RetentionMs < 0 && cfg.RetentionBytes < 0) {
-		return off.LogStart, nil
-	}
-	it, err := p.db.ReadLog(p.id, off.LogStart, off.LogStart)
-	if err != nil {
-		return off.LogStart, err
-	}
-	newStart, dropped := off.LogStart, int64(0)
-	for it.Next() {
-		b := it.Batch()
-		h, err := storage.DecodeBatchHeader(b)
-		if err != nil {
-			it.Close()
-			return off.LogStart, err
-		}
+	return p.dropHead(func(h storage.BatchHeader, retained int64) bool {
 		old := cfg.RetentionMs >= 0 && h.MaxTimestamp < nowMs-cfg.RetentionMs
-		big := cfg.RetentionBytes >= 0 && off.Bytes-dropped > cfg.RetentionBytes
-		if (!old && !big) || h.NextOffset() > off.HighWatermark {
-			break
-		}
-		dropped += int64(len(b))
-		newStart = h.NextOffset()
-	}
-	if err := it.Close(); err != nil {
-		return off.LogStart, err
-	}
-	if newStart == off.LogStart {
-		return newStart, nil
-	}
-	// Appends only happen under writeMu, so bytes cannot change meanwhile.
-	// The new log start is published before the deletion, so that no reader
-	// starts below it while the batches are going.
-	st := storage.PartitionState{LogStart: newStart, Bytes: off.Bytes - dropped}
-	p.mu.Lock()
-	p.logStart, p.bytes = newStart, st.Bytes
-	p.mu.Unlock()
-	if err := p.db.TruncateHead(p.id, newStart, st); err != nil {
-		p.mu.Lock()
-		p.logStart, p.bytes = off.LogStart, off.Bytes
-		p.mu.Unlock()
-		return off.LogStart, err
-	}
-	return newStart, nil
+		big := cfg.RetentionBytes >= 0 && retained > cfg.RetentionBytes
+		return old || big
+	})
 }

@@ -14,43 +14,54 @@ import (
 func (p *Partition) DeleteRecordsBefore(offset int64) (int64, error) {
 	p.writeMu.Lock()
 	defer p.writeMu.Unlock()
-	off := p.Offsets()
-	limit := min(offset, off.HighWatermark)
-	if limit <= off.LogStart {
-		return off.LogStart, nil
+	return p.dropHead(func(h storage.BatchHeader, _ int64) bool { return h.NextOffset() <= offset })
+}
+
+// dropHead drops whole batches from the head of the log while drop holds for
+// the oldest one, never past the HW, and returns the new log start. drop gets
+// the batch's header and the partition's byte count before dropping it.
+// writeMu must be held, so that no append or other truncation runs meanwhile.
+func (p *Partition) dropHead(drop func(h storage.BatchHeader, retained int64) bool) (int64, error) {
+	p.mu.Lock()
+	start, tailBytes, hw := p.start, p.tail.Bytes, p.hw
+	p.mu.Unlock()
+	if start.LogStart >= hw {
+		return start.LogStart, nil
 	}
-	it, err := p.db.ReadLog(p.id, off.LogStart, off.LogStart)
+	it, err := p.db.ReadLog(p.id, start.LogStart, start.LogStart)
 	if err != nil {
-		return off.LogStart, err
+		return start.LogStart, err
 	}
-	newStart, dropped := off.LogStart, int64(0)
+	next := start
 	for it.Next() {
-		b := it.Batch()
-		h, err := storage.DecodeBatchHeader(b)
+		h, err := storage.DecodeBatchHeader(it.Batch())
 		if err != nil {
-			it.Close()
-			return off.LogStart, fmt.Errorf("delete records of %s/%d: %w", p.topic, p.index, err)
+			_ = it.Close()
+			return start.LogStart, fmt.Errorf("truncate %s/%d: %w", p.topic, p.index, err)
 		}
-		if h.NextOffset() > limit {
+		if h.NextOffset() > hw || !drop(h, tailBytes-next.BytesBefore) {
 			break
 		}
-		dropped += int64(len(b))
-		newStart = h.NextOffset()
+		next = storage.PartitionState{LogStart: h.NextOffset(), BytesBefore: it.CumulativeBytes(), MaxTimeBefore: it.RunningMaxTime()}
 	}
 	if err := it.Close(); err != nil {
-		return off.LogStart, err
+		return start.LogStart, fmt.Errorf("truncate %s/%d: %w", p.topic, p.index, err)
 	}
-	if newStart == off.LogStart {
-		return newStart, nil
+	if next.LogStart == start.LogStart {
+		return start.LogStart, nil
 	}
-	// Appends and retention only happen under writeMu, so bytes cannot
-	// change meanwhile.
-	st := storage.PartitionState{LogStart: newStart, Bytes: off.Bytes - dropped}
-	if err := p.db.TruncateHead(p.id, newStart, st); err != nil {
-		return off.LogStart, err
-	}
+	// The new log start is published before the deletion, so that no reader
+	// starts below it while the batches are going.
 	p.mu.Lock()
-	p.logStart, p.bytes = newStart, st.Bytes
+	p.start = next
 	p.mu.Unlock()
-	return newStart, nil
+	st, err := p.db.TruncateHead(p.id, next.LogStart)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		p.start = start
+		return start.LogStart, fmt.Errorf("truncate %s/%d: %w", p.topic, p.index, err)
+	}
+	p.start = st
+	return st.LogStart, nil
 }

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -9,23 +10,23 @@ import (
 	"github.com/fjord-streaming/fjord/storage"
 )
 
-// benchRecords returns n records with a 100-byte JSON value and no key.
+// benchRecords returns n records with distinct 100-byte JSON values shaped
+// like application events: repeated field names and small vocabularies that
+// block compression finds, and a random session id that it cannot compress.
 func benchRecords(n int) []storage.Record {
-	value := []byte(`{"payload":"` + string(make100()) + `"}`)
+	actions := []string{"view", "click", "add_to_cart", "purchase", "search"}
+	rng := rand.New(rand.NewPCG(uint64(n), 7))
 	recs := make([]storage.Record, n)
 	for i := range recs {
-		recs[i] = storage.Record{Timestamp: 1767225600000 + int64(i), ValueFormat: storage.FormatJSON, Value: value}
+		v := fmt.Appendf(make([]byte, 0, 100), `{"id":%d,"user":"user-%04d","action":"%s","session":"`,
+			i, rng.IntN(10_000), actions[rng.IntN(len(actions))])
+		for len(v) < 98 {
+			v = append(v, "0123456789abcdef"[rng.IntN(16)])
+		}
+		v = append(v, `"}`...)
+		recs[i] = storage.Record{Timestamp: 1767225600000 + int64(i), ValueFormat: storage.FormatJSON, Value: v}
 	}
 	return recs
-}
-
-// make100 returns filler so that the whole value is 100 bytes.
-func make100() []byte {
-	b := make([]byte, 100-len(`{"payload":""}`))
-	for i := range b {
-		b[i] = 'a' + byte(i%26)
-	}
-	return b
 }
 
 var batchSizes = []int{1, 100, 1000}
@@ -43,18 +44,17 @@ func BenchmarkAppendSynced(b *testing.B) {
 			recs := benchRecords(n)
 			id := storage.PartitionID{TopicID: 1}
 			var buf []byte
-			var leo, size int64
+			batches := make([][]byte, 1)
+			tail := storage.Tail{MaxTime: -1}
 			b.SetBytes(int64(n * 100))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				buf = storage.AppendBatch(buf[:0], leo, 0, recs)
-				size += int64(len(buf))
-				w := storage.Write{Batches: [][]byte{buf}, State: storage.PartitionState{Bytes: size}}
-				if err := db.Append(id, &w, true); err != nil {
+				buf = storage.AppendBatch(buf[:0], tail.EndOffset, 0, recs)
+				batches[0] = buf
+				if tail, err = db.Append(id, tail, batches, true); err != nil {
 					b.Fatal(err)
 				}
-				leo += int64(n)
 			}
 			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "records/s")
 		})
@@ -103,15 +103,14 @@ func BenchmarkReadLog(b *testing.B) {
 	id := storage.PartitionID{TopicID: 1}
 	recs := benchRecords(100)
 	const total = 100_000
-	var size int64
-	for leo := int64(0); leo < total; leo += 100 {
-		batch := storage.AppendBatch(nil, leo, 0, recs)
-		size += int64(len(batch))
-		if err := db.Append(id, &storage.Write{Batches: [][]byte{batch}}, false); err != nil {
+	tail := storage.Tail{MaxTime: -1}
+	for tail.EndOffset < total {
+		batch := storage.AppendBatch(nil, tail.EndOffset, 0, recs)
+		if tail, err = db.Append(id, tail, [][]byte{batch}, false); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.SetBytes(size)
+	b.SetBytes(tail.Bytes)
 	b.ReportAllocs()
 	b.ResetTimer()
 	var out []storage.Record
@@ -132,4 +131,36 @@ func BenchmarkReadLog(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*total)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkFindTime looks up random timestamps in a 1,000,000-record
+// partition of 10,000 batches: a binary search over the log keys.
+func BenchmarkFindTime(b *testing.B) {
+	db, err := storage.Open("db", storage.Options{FS: vfs.NewMem()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	id := storage.PartitionID{TopicID: 1}
+	recs := benchRecords(100)
+	tail := storage.Tail{MaxTime: -1}
+	for tail.EndOffset < 1_000_000 {
+		for i := range recs {
+			recs[i].Timestamp = 1767225600000 + tail.EndOffset + int64(i)
+		}
+		batch := storage.AppendBatch(nil, tail.EndOffset, 0, recs)
+		if tail, err = db.Append(id, tail, [][]byte{batch}, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		off := rng.Int64N(tail.EndOffset)
+		base, found, err := db.FindTime(id, 1767225600000+off)
+		if err != nil || !found || base != off/100*100 {
+			b.Fatalf("FindTime for offset %d: %d, %v, %v", off, base, found, err)
+		}
+	}
 }

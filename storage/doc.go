@@ -1,22 +1,55 @@
 // Package storage owns fjord's on-disk format: one Pebble database per broker
-// holding every partition log, the partition state, the leader-epoch cache,
-// the time index and the broker's topic metadata.
+// holding every partition log, the partition state, the leader-epoch cache
+// and the broker's topic metadata.
 //
 // # Key layout
 //
-// Keys sort so that one partition's log is one contiguous, append-only range.
-// Integers are big-endian so that byte order is numeric order.
+// Keys sort so that one partition's log is one contiguous range, and an
+// append writes only log keys past the partition's last one: nothing else
+// changes per append, so a memtable flush holds, per partition, a key range
+// above everything flushed before, and Pebble can move such tables down the
+// LSM instead of rewriting them. Integers are big-endian so that byte order
+// is numeric order.
 //
-//	'l' topicID(8) partition(4) baseOffset(8)  -> one record batch (below)
-//	's' topicID(8) partition(4)                -> partition state: log start offset, retained bytes
+//	'l' topicID(8) partition(4) baseOffset(8)  -> log value: prefix + one record batch (below)
+//	's' topicID(8) partition(4)                -> partition state (below); written only when
+//	                                              the head is truncated, absent until then
 //	'e' topicID(8) partition(4) epoch(4)       -> start offset of that leader epoch
-//	'x' topicID(8) partition(4) maxTime(8)     -> base offset of the first batch whose running
-//	                                              maximum timestamp reached maxTime (time index)
 //	'm' name                                    -> broker metadata (topic definitions, format version)
 //	'r' ...                                     -> reserved for the metadata Raft log
 //
 // Topics get a fresh random 64-bit id at creation, so a deleted and recreated
 // topic never sees old keys; deleting a topic is one DeleteRange per prefix.
+//
+// # Log values
+//
+// A log value is a fixed local prefix followed by the encoded batch:
+//
+//	runningMaxTime(8) cumulativeBytes(8) batch
+//
+// runningMaxTime is the largest record timestamp of the partition from
+// offset 0 through this batch; cumulativeBytes is the encoded size of every
+// batch from offset 0 through this one. Both count batches that retention
+// has since dropped, so they never go down. The prefix is this broker's
+// bookkeeping: replication ships the batch bytes alone and the receiver
+// computes its own prefix.
+//
+// The last log value gives the log end offset, the running maximum
+// timestamp and the cumulative byte count; a timestamp lookup binary-searches
+// the log keys by offset and reads runningMaxTime from the prefix (O(log n)
+// seeks, no separate time index).
+//
+// # Partition state
+//
+//	logStart(8) bytesBefore(8) maxTimeBefore(8)
+//
+// logStart is the first retained offset (a batch base or the log end);
+// bytesBefore and maxTimeBefore are the cumulativeBytes and runningMaxTime of
+// the batch just below logStart (0 and -1 when there is none). A missing
+// state means logStart 0 with nothing before it. The retained byte count is
+// the last batch's cumulativeBytes minus bytesBefore; for an empty log
+// (everything dropped) the end of the log is logStart and its totals are
+// bytesBefore and maxTimeBefore.
 //
 // # Batch layout
 //
@@ -35,10 +68,14 @@
 //
 // # Versioning
 //
-// The batch magic byte and the 'm' key "format" name the on-disk version. A
-// broker refuses to open a database whose format is newer than it knows; a
-// future format change adds a new magic and keeps reading the old one, or
-// migrates on open under a bumped "format" key.
+// The 'm' key "format" names the layout of keys, log values and state; the
+// batch magic byte names the batch encoding, which is also what replication
+// ships. Format 2 is the layout above. Format 1 (no log value prefix, the
+// partition state rewritten on every append, an 'x' time index) had no users
+// and is not migrated: a broker refuses to open a database whose format is
+// older or newer than the one it knows. A future format change either
+// migrates on open under a bumped "format" key or keeps reading the old
+// layout; a batch encoding change adds a new magic and keeps reading the old.
 //
 // # Durability
 //

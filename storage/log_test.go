@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -55,51 +56,61 @@ func (m *memDB) reopen() {
 	m.open()
 }
 
-// appender appends batches to one partition the way the engine does:
-// consecutive offsets, a running byte count and time-index entries.
+// appender appends batches to one partition the way the engine does, and
+// keeps its own count of what the tail must be.
 type appender struct {
-	t       testing.TB
-	db      *storage.DB
-	id      storage.PartitionID
-	leo     int64
-	bytes   int64
-	maxTime int64
-	start   int64
+	t     testing.TB
+	db    *storage.DB
+	id    storage.PartitionID
+	tail  storage.Tail
+	leo   int64 // expected tail
+	bytes int64
+	max   int64
+	sizes []int64 // encoded size of each batch, in order
 }
 
 func newAppender(t testing.TB, db *storage.DB, id storage.PartitionID) *appender {
-	return &appender{t: t, db: db, id: id, maxTime: -1}
+	return &appender{t: t, db: db, id: id, tail: storage.Tail{MaxTime: -1}, max: -1}
 }
 
 // add appends one batch per element of timestamps, each batch holding one
 // record per timestamp, in one storage write. It returns the batches' bases.
 func (a *appender) add(batches ...[]int64) []int64 {
 	a.t.Helper()
-	w := storage.Write{}
 	var bases []int64
+	var encoded [][]byte
 	for _, tss := range batches {
 		recs := make([]storage.Record, len(tss))
 		for i, ts := range tss {
 			recs[i] = rec(ts, storage.FormatText, fmt.Sprintf("k%d", a.leo+int64(i)),
 				storage.FormatJSON, fmt.Sprintf(`{"offset":%d}`, a.leo+int64(i)))
+			a.max = max(a.max, ts)
 		}
 		b := storage.AppendBatch(nil, a.leo, 0, recs)
-		w.Batches = append(w.Batches, b)
+		encoded = append(encoded, b)
 		a.bytes += int64(len(b))
-		for _, ts := range tss {
-			if ts > a.maxTime {
-				a.maxTime = ts
-				w.Times = append(w.Times, storage.TimeEntry{MaxTime: ts, BaseOffset: a.leo})
-			}
-		}
+		a.sizes = append(a.sizes, int64(len(b)))
 		bases = append(bases, a.leo)
 		a.leo += int64(len(tss))
 	}
-	w.State = storage.PartitionState{LogStart: a.start, Bytes: a.bytes}
-	if err := a.db.Append(a.id, &w, true); err != nil {
+	tail, err := a.db.Append(a.id, a.tail, encoded, true)
+	if err != nil {
 		a.t.Fatal(err)
 	}
+	if want := (storage.Tail{EndOffset: a.leo, Bytes: a.bytes, MaxTime: a.max}); tail != want {
+		a.t.Fatalf("Append returned tail %+v, want %+v", tail, want)
+	}
+	a.tail = tail
 	return bases
+}
+
+// sumSizes is the encoded size of batches [from, to) in append order.
+func (a *appender) sumSizes(from, to int) int64 {
+	var n int64
+	for _, s := range a.sizes[from:to] {
+		n += s
+	}
+	return n
 }
 
 // readAll returns every record of the partition at or after from.
@@ -204,7 +215,7 @@ func TestReadLogExtremeIDs(t *testing.T) {
 			t.Fatalf("%v: %d records, want %d", id, len(got), i+1)
 		}
 		rec, err := db.LoadPartition(id)
-		if err != nil || rec.EndOffset != int64(i+1) {
+		if err != nil || rec.Tail.EndOffset != int64(i+1) {
 			t.Fatalf("%v: recovered %+v, %v", id, rec, err)
 		}
 	}
@@ -218,8 +229,8 @@ func TestLoadPartition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (storage.Recovered{MaxTime: -1, LeaderEpoch: -1}); fresh != want {
-		t.Fatalf("fresh partition %+v, want %+v", fresh, want)
+	if fresh != emptyRecovered {
+		t.Fatalf("fresh partition %+v, want %+v", fresh, emptyRecovered)
 	}
 	a := newAppender(t, db.DB, id)
 	a.add([]int64{100, 50}, []int64{300})
@@ -230,7 +241,8 @@ func TestLoadPartition(t *testing.T) {
 	if err := db.PutLeaderEpoch(id, 4, 3); err != nil {
 		t.Fatal(err)
 	}
-	want := storage.Recovered{State: storage.PartitionState{Bytes: a.bytes}, EndOffset: 4, MaxTime: 300, LeaderEpoch: 4}
+	want := storage.Recovered{State: storage.PartitionState{MaxTimeBefore: -1},
+		Tail: storage.Tail{EndOffset: 4, Bytes: a.bytes, MaxTime: 300}, LeaderEpoch: 4}
 	check := func(what string) {
 		t.Helper()
 		got, err := db.LoadPartition(id)
@@ -264,7 +276,7 @@ func TestSyncedAppendSurvivesCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.EndOffset != a.leo || got.State.Bytes != a.bytes || got.MaxTime != 49 {
+	if got.Tail != (storage.Tail{EndOffset: a.leo, Bytes: a.bytes, MaxTime: 49}) || got.RetainedBytes() != a.bytes {
 		t.Fatalf("after crash: %+v, want end %d bytes %d", got, a.leo, a.bytes)
 	}
 	if recs := readAll(t, db2.DB, id, 0, 0); !equalInts(offsetsOf(recs), span(0, a.leo)) {
@@ -298,6 +310,51 @@ func TestFindTime(t *testing.T) {
 	}
 }
 
+// TestFindTimeMatchesScan checks the binary search against a linear scan on
+// logs of many batches of different sizes, with timestamps that go back and
+// forth, before and after a head truncation.
+func TestFindTimeMatchesScan(t *testing.T) {
+	db := openMem(t, vfs.NewMem())
+	rng := rand.New(rand.NewPCG(3, 4))
+	for part, nBatches := range []int{1, 2, 3, 17, 300} {
+		id := storage.PartitionID{TopicID: 4, Partition: uint32(part)}
+		a := newAppender(t, db.DB, id)
+		var bases, maxes []int64 // per batch: base and running max
+		for range nBatches {
+			tss := make([]int64, 1+rng.IntN(4))
+			for i := range tss {
+				tss[i] = 1000 + int64(len(bases))*10 + rng.Int64N(60) - 30
+			}
+			bases = append(bases, a.add(tss)...)
+			maxes = append(maxes, a.max)
+		}
+		check := func(first int) {
+			t.Helper()
+			for ts := int64(900); ts < 1000+int64(nBatches)*10+40; ts++ {
+				want := -1
+				for i := first; i < len(bases); i++ {
+					if maxes[i] >= ts {
+						want = i
+						break
+					}
+				}
+				base, found, err := db.FindTime(id, ts)
+				if err != nil || found != (want >= 0) || (found && base != bases[want]) {
+					t.Fatalf("%d batches from %d: FindTime(%d) = %d, %v, %v; want batch %d", nBatches, first, ts, base, found, err, want)
+				}
+			}
+		}
+		check(0)
+		if nBatches > 1 {
+			cut := nBatches / 2
+			if _, err := db.TruncateHead(id, bases[cut]); err != nil {
+				t.Fatal(err)
+			}
+			check(cut)
+		}
+	}
+}
+
 func TestTruncateHead(t *testing.T) {
 	fs := vfs.NewMem()
 	db := openMem(t, fs)
@@ -305,17 +362,16 @@ func TestTruncateHead(t *testing.T) {
 	a := newAppender(t, db.DB, id)
 	bases := a.add([]int64{100, 101, 102}, []int64{200, 201, 202})
 	bases = append(bases, a.add([]int64{300, 301, 302}, []int64{400, 401, 402})...)
-	batchBytes := a.bytes / 4 // every batch here encodes to the same size
 
-	truncate := func(newStart int64, dropped int) {
+	truncate := func(newStart int64, want storage.PartitionState) {
 		t.Helper()
-		a.start = newStart
-		a.bytes -= int64(dropped) * batchBytes
-		if err := db.TruncateHead(id, newStart, storage.PartitionState{LogStart: newStart, Bytes: a.bytes}); err != nil {
-			t.Fatal(err)
+		st, err := db.TruncateHead(id, newStart)
+		if err != nil || st != want {
+			t.Fatalf("TruncateHead(%d) = %+v, %v; want %+v", newStart, st, err, want)
 		}
 	}
-	truncate(bases[2], 2)
+	at6 := storage.PartitionState{LogStart: 6, BytesBefore: a.sumSizes(0, 2), MaxTimeBefore: 202}
+	truncate(bases[2], at6)
 	if got := readAll(t, db.DB, id, bases[2], 0); !equalInts(offsetsOf(got), span(6, 12)) {
 		t.Fatalf("after truncate: offsets %v", offsetsOf(got))
 	}
@@ -323,11 +379,23 @@ func TestTruncateHead(t *testing.T) {
 	if got := readAll(t, db.DB, id, 0, 0); !equalInts(offsetsOf(got), span(6, 12)) {
 		t.Fatalf("after truncate, unbounded read: offsets %v", offsetsOf(got))
 	}
-	// Time lookups before the log start still find a bound at or below it.
-	for _, tc := range []struct{ ts, base int64 }{{0, 3}, {150, 3}, {300, 6}, {350, 9}} {
+	// Time lookups find the first retained batch that reaches the time.
+	for _, tc := range []struct{ ts, base int64 }{{0, 6}, {150, 6}, {300, 6}, {350, 9}, {402, 9}} {
 		base, found, err := db.FindTime(id, tc.ts)
 		if err != nil || !found || base != tc.base {
 			t.Fatalf("FindTime(%d) after truncate = %d, %v, %v; want %d", tc.ts, base, found, err, tc.base)
+		}
+	}
+	if _, found, err := db.FindTime(id, 403); found || err != nil {
+		t.Fatalf("FindTime past the max after truncate: %v, %v", found, err)
+	}
+	// Truncating to where the log already starts, or below, changes nothing;
+	// a newStart inside a batch or past the end is refused.
+	truncate(bases[1], at6)
+	truncate(bases[2], at6)
+	for _, bad := range []int64{7, 13} {
+		if _, err := db.TruncateHead(id, bad); err == nil {
+			t.Fatalf("TruncateHead(%d) succeeded", bad)
 		}
 	}
 	db.reopen()
@@ -335,25 +403,35 @@ func TestTruncateHead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.State != (storage.PartitionState{LogStart: 6, Bytes: a.bytes}) || got.EndOffset != 12 || got.MaxTime != 402 {
+	if got.State != at6 || got.Tail != (storage.Tail{EndOffset: 12, Bytes: a.bytes, MaxTime: 402}) ||
+		got.RetainedBytes() != a.sumSizes(2, 4) {
 		t.Fatalf("recovered after truncate: %+v", got)
 	}
-	// Truncating everything leaves an empty log that still ends at the LEO.
-	truncate(a.leo, 2)
+	// Truncating everything leaves an empty log that still ends at the LEO
+	// and keeps the byte count and running max of what was dropped.
+	all := storage.PartitionState{LogStart: 12, BytesBefore: a.bytes, MaxTimeBefore: 402}
+	truncate(a.leo, all)
 	db.reopen()
 	if got, err = db.LoadPartition(id); err != nil {
 		t.Fatal(err)
 	}
-	if got.State != (storage.PartitionState{LogStart: 12, Bytes: 0}) || got.EndOffset != 12 {
+	if got.State != all || got.Tail != (storage.Tail{EndOffset: 12, Bytes: a.bytes, MaxTime: 402}) || got.RetainedBytes() != 0 {
 		t.Fatalf("recovered after truncating all: %+v", got)
 	}
 	if recs := readAll(t, db.DB, id, 12, 12); len(recs) != 0 {
 		t.Fatalf("empty log read %d records", len(recs))
 	}
-	a.db = db.DB
-	a.add([]int64{500})
+	if _, found, err := db.FindTime(id, 0); found || err != nil {
+		t.Fatalf("FindTime on an emptied log: %v, %v", found, err)
+	}
+	// Appending continues from the recovered tail.
+	a.db, a.tail = db.DB, got.Tail
+	a.add([]int64{50})
 	if recs := readAll(t, db.DB, id, 12, 12); !equalInts(offsetsOf(recs), []int64{12}) {
 		t.Fatalf("append after truncating all: %v", offsetsOf(recs))
+	}
+	if base, found, err := db.FindTime(id, 0); !found || err != nil || base != 12 {
+		t.Fatalf("FindTime after appending to an emptied log: %d, %v, %v", base, found, err)
 	}
 }
 
@@ -378,7 +456,7 @@ func TestDeleteTopic(t *testing.T) {
 	}
 	for _, id := range gone {
 		got, err := db.LoadPartition(id)
-		if err != nil || got != (storage.Recovered{MaxTime: -1, LeaderEpoch: -1}) {
+		if err != nil || got != emptyRecovered {
 			t.Fatalf("%v after delete: %+v, %v", id, got, err)
 		}
 		if recs := readAll(t, db.DB, id, 0, 0); len(recs) != 0 {
@@ -434,17 +512,33 @@ func TestFormatCheck(t *testing.T) {
 	fs := vfs.NewMem()
 	db := openMem(t, fs)
 	v, err := db.GetMeta("format")
-	if err != nil || string(v) != "1" {
+	if err != nil || string(v) != "2" {
 		t.Fatalf("format of a new database: %q, %v", v, err)
 	}
 	db.reopen() // the same format opens again
-	if err := db.PutMeta("format", []byte("2")); err != nil {
-		t.Fatal(err)
-	}
 	db.close()
-	_, err = storage.Open("db", storage.Options{FS: fs})
-	if !errors.Is(err, storage.ErrNewerFormat) {
-		t.Fatalf("opening a newer format: %v", err)
+	for _, tc := range []struct {
+		format string
+		want   error
+	}{
+		{"1", storage.ErrOlderFormat}, // time index and per-append state: not read any more
+		{"3", storage.ErrNewerFormat},
+		{"next", storage.ErrNewerFormat},
+	} {
+		// Write the format key behind storage's back, as another fjord would have.
+		p, err := pebble.Open("db", &pebble.Options{FS: fs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Set([]byte("mformat"), []byte(tc.format), pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := storage.Open("db", storage.Options{FS: fs}); !errors.Is(err, tc.want) {
+			t.Errorf("opening format %q: %v, want %v", tc.format, err, tc.want)
+		}
 	}
 }
 
@@ -452,18 +546,39 @@ func TestCorruptState(t *testing.T) {
 	db := openMem(t, vfs.NewMem())
 	id := storage.PartitionID{TopicID: 2, Partition: 0}
 	key := []byte{'s', 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0}
-	if err := db.Pebble().Set(key, []byte{1, 2, 3}, pebble.Sync); err != nil {
-		t.Fatal(err)
+	// A format-1 state (16 bytes) is as corrupt as a short one.
+	for _, v := range [][]byte{{1, 2, 3}, make([]byte, 16)} {
+		if err := db.Pebble().Set(key, v, pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.LoadPartition(id); !errors.Is(err, storage.ErrCorrupt) {
+			t.Fatalf("%d-byte state: %v", len(v), err)
+		}
 	}
-	if _, err := db.LoadPartition(id); !errors.Is(err, storage.ErrCorrupt) {
-		t.Fatalf("short state: %v", err)
-	}
-	// A corrupt last batch is reported, not read past.
+	// A corrupt last batch, or a value too short for its prefix, is
+	// reported, not read past.
 	lkey := append([]byte{'l', 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0}, make([]byte, 8)...)
-	if err := db.Pebble().Set(lkey, bytes.Repeat([]byte{9}, 40), pebble.Sync); err != nil {
+	for _, v := range [][]byte{bytes.Repeat([]byte{9}, 60), {1, 2, 3}} {
+		if err := db.Pebble().Set(lkey, v, pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+		id := storage.PartitionID{TopicID: 3}
+		if _, err := db.LoadPartition(id); !errors.Is(err, storage.ErrCorrupt) {
+			t.Fatalf("corrupt %d-byte log value: %v", len(v), err)
+		}
+		if _, err := db.TruncateHead(id, 1); err == nil {
+			t.Fatalf("truncating past a corrupt %d-byte log value succeeded", len(v))
+		}
+	}
+	// Iteration stops at a short value and reports it.
+	it, err := db.ReadLog(storage.PartitionID{TopicID: 3}, 0, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.LoadPartition(storage.PartitionID{TopicID: 3}); !errors.Is(err, storage.ErrCorrupt) {
-		t.Fatalf("corrupt batch: %v", err)
+	if it.Next() || !errors.Is(it.Err(), storage.ErrCorrupt) || !errors.Is(it.Close(), storage.ErrCorrupt) {
+		t.Fatalf("iterating over a short log value: %v", it.Err())
+	}
+	if _, _, err := db.FindTime(storage.PartitionID{TopicID: 3}, 0); !errors.Is(err, storage.ErrCorrupt) {
+		t.Fatalf("FindTime over a short log value: %v", err)
 	}
 }
