@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -93,6 +94,11 @@ func run(ctx context.Context, cfg Config) error {
 	}
 	defer b.reloadOnHangup()()
 	defer servePprof(cfg.PprofAddr, log)()
+	if cfg.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		// Without a limit the heap grows to twice what is live (GOGC=100)
+		// under high read and write rates; a soft limit keeps RSS near it.
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+	}
 	engCtx, engStop := context.WithCancel(context.Background())
 	go b.engine.Run(engCtx)
 	serveErr := make(chan error, 1)
