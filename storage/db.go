@@ -54,12 +54,26 @@ func Open(dir string, o Options) (*DB, error) {
 	}
 	cache := pebble.NewCache(o.CacheBytes)
 	defer cache.Unref()
-	// These Pebble options were picked by measurement (BenchmarkGrowingLog,
-	// 10M records of 100-byte event-like JSON in synced 1000-record appends to
-	// one partition, and BenchmarkAppendSynced; 2-core AMD EPYC VM, go1.26,
-	// Pebble v2.1.7, medians of 2-3 runs; wall-clock rates vary +-15% there
-	// because every append waits for an fsync, so CPU per record decides):
+	// These Pebble options were picked by measurement (BenchmarkGrowingLog:
+	// 100-byte event-like JSON records in synced 1000-record appends, round
+	// robin over 1, 8 or 64 partitions, up to 40M records = 4 GB; and
+	// BenchmarkAppendSynced; 2-core AMD EPYC VM, go1.26, Pebble v2.1.7, 2-3
+	// runs each; wall-clock rates vary +-15% there because every append waits
+	// for an fsync, so CPU per record and bytes compacted decide):
 	//
+	//   - Tables end at partition boundaries (splitAtPartitions), L0 tables
+	//     target 8 MiB (Pebble: 2 MiB) and a file count alone triggers an L0
+	//     compaction only past 2000 files (Pebble: 500). A partition's newer
+	//     tables then lie above its older ones and L0 stays one sublevel, so
+	//     Pebble has nothing to merge; what it does merge is tables of
+	//     different partitions, which rewrites the older tables of every
+	//     partition in between. Compaction bytes per flushed byte at 40M
+	//     records, for 1/8/64 partitions: Pebble's defaults 0.46/0.99/4.1;
+	//     split 0/0.35/0.69; split with 2000 files 0/0/0.36; all three 0/0/0.31
+	//     (0/0/0 up to 10M); the format-1 layout had 1.6/0.99/1.9. The cost: a
+	//     flush writes one table per partition in the memtable, so with
+	//     hundreds of busy partitions tables get small and L0 compactions come
+	//     back (64 partitions: 0.5 MiB tables).
 	//   - No block compression. Snappy shrinks such JSON to 54% on disk but costs
 	//     580 vs 420 CPU ns per appended record (-28% without it: flushes are the
 	//     broker's main background CPU) and random 1000-record reads run at 1.9M
@@ -74,27 +88,27 @@ func Open(dir string, o Options) (*DB, error) {
 	//     cache), with the same append and read rates (AppendSynced batch=1000:
 	//     1.59M vs 1.53M records/s; fill 1.8M vs 1.6M records/s). 16 MiB measured
 	//     within noise of 32 MiB, with twice the flushes.
-	//   - L0 compaction at 4 sublevels (Pebble's default): appends to one
-	//     partition never add a sublevel, and with 8 partitions L0 compactions
-	//     wrote 127 MB per GB flushed. A threshold of 2 rewrote 1.6 bytes per
-	//     byte flushed and cut the fill rate 25%; 8 saved those 127 MB but lets
-	//     reads merge twice as many L0 sublevels. Writes stop at 24 sublevels
-	//     rather than 12 to ride out bursts.
+	//   - L0 compaction at 4 sublevels (Pebble's default). Per-partition
+	//     tables keep L0 at one sublevel anyway; measured before the split, a
+	//     threshold of 2 rewrote 1.6 bytes per byte flushed and cut the fill
+	//     rate 25%, and 8 saved 127 MB of compaction per GB flushed with 8
+	//     partitions but lets reads merge twice as many L0 sublevels. Writes
+	//     stop at 24 sublevels rather than 12 to ride out bursts.
 	//   - BytesPerSync stays at 512 KiB: 4 MiB measured the same. WALBytesPerSync
 	//     stays off: every append syncs the WAL itself.
 	popts := &pebble.Options{
-		FS:                    o.FS,
-		Cache:                 cache,
-		MemTableSize:          o.MemTableBytes,
-		L0CompactionThreshold: 4,
-		L0StopWritesThreshold: 24,
-		Logger:                pebbleLogger{o.Logger},
+		FS:                        o.FS,
+		Cache:                     cache,
+		MemTableSize:              o.MemTableBytes,
+		L0CompactionThreshold:     4,
+		L0CompactionFileThreshold: 2000,
+		L0StopWritesThreshold:     24,
+		Logger:                    pebbleLogger{o.Logger},
 	}
+	popts.TargetFileSizes[0] = 8 << 20
+	popts.Experimental.SpanPolicyFunc = splitAtPartitions
 	for i := range popts.Levels {
 		popts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
-	}
-	if TweakOptions != nil {
-		TweakOptions(popts)
 	}
 	p, err := pebble.Open(dir, popts)
 	if err != nil {
@@ -172,6 +186,24 @@ func putLogKey(k []byte, id PartitionID, base int64) {
 	binary.BigEndian.PutUint64(k[1:], id.TopicID)
 	binary.BigEndian.PutUint32(k[9:], id.Partition)
 	binary.BigEndian.PutUint64(k[13:], uint64(base))
+}
+
+// splitAtPartitions is Pebble's span policy: it ends every sstable at the
+// boundary of a partition's log, so that a table never holds two partitions'
+// logs. A table then covers one stretch of one partition's offsets, and the
+// tables flushed later for that partition lie above it, so Pebble can move
+// tables down the LSM instead of merging them with their neighbours'. Keys
+// before the logs share tables; so do keys after them.
+func splitAtPartitions(start []byte) (pebble.SpanPolicy, []byte, error) {
+	switch {
+	case len(start) == 0 || start[0] < prefixLog:
+		return pebble.SpanPolicy{}, []byte{prefixLog}, nil
+	case start[0] > prefixLog || len(start) < 13:
+		return pebble.SpanPolicy{}, nil, nil
+	}
+	id := PartitionID{TopicID: binary.BigEndian.Uint64(start[1:]), Partition: binary.BigEndian.Uint32(start[9:])}
+	_, hi := partBounds(prefixLog, id)
+	return pebble.SpanPolicy{}, hi, nil
 }
 
 // topicBounds is the key range of every partition of a topic under prefix.

@@ -6,10 +6,11 @@
 //
 // Keys sort so that one partition's log is one contiguous range, and an
 // append writes only log keys past the partition's last one: nothing else
-// changes per append, so a memtable flush holds, per partition, a key range
-// above everything flushed before, and Pebble can move such tables down the
-// LSM instead of rewriting them. Integers are big-endian so that byte order
-// is numeric order.
+// changes per append. Pebble's tables end at partition boundaries (see
+// Open), so a flushed table holds one partition's key range above everything
+// flushed before for it, and Pebble moves such tables down the LSM instead
+// of rewriting them: the cost of an append does not grow with the log.
+// Integers are big-endian so that byte order is numeric order.
 //
 //	'l' topicID(8) partition(4) baseOffset(8)  -> log value: prefix + one record batch (below)
 //	's' topicID(8) partition(4)                -> partition state (below); written only when

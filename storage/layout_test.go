@@ -75,6 +75,49 @@ func TestAppendWritesOnlyLogKeys(t *testing.T) {
 	}
 }
 
+// TestTablesSplitAtPartitions checks that a flush writes each partition's
+// log to tables of its own, which is what lets Pebble move them down the
+// LSM instead of rewriting them.
+func TestTablesSplitAtPartitions(t *testing.T) {
+	db := openMem(t, vfs.NewMem())
+	ids := []storage.PartitionID{{TopicID: 20, Partition: 0}, {TopicID: 20, Partition: 1}, {TopicID: 21, Partition: 0}}
+	appenders := make([]*appender, len(ids))
+	for i, id := range ids {
+		appenders[i] = newAppender(t, db.DB, id)
+		if err := db.PutLeaderEpoch(id, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round := range 3 {
+		for _, a := range appenders {
+			a.add([]int64{int64(round)}, []int64{int64(round)})
+		}
+	}
+	if err := db.Pebble().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	levels, err := db.Pebble().SSTables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logTables := 0
+	for _, tables := range levels {
+		for _, tb := range tables {
+			lo, hi := tb.Smallest.UserKey, tb.Largest.UserKey
+			if hi[0] < 'l' || lo[0] > 'l' {
+				continue // no log keys
+			}
+			logTables++
+			if lo[0] != hi[0] || len(lo) < 13 || len(hi) < 13 || !bytes.Equal(lo[:13], hi[:13]) {
+				t.Errorf("table %s holds keys from %x to %x", tb.FileNum, lo, hi)
+			}
+		}
+	}
+	if logTables != len(ids) {
+		t.Fatalf("%d tables hold log keys, want one per partition (%d)", logTables, len(ids))
+	}
+}
+
 func TestAppendRefusesGapsAndBadBatches(t *testing.T) {
 	db := openMem(t, vfs.NewMem())
 	id := storage.PartitionID{TopicID: 13}

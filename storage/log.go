@@ -204,8 +204,10 @@ func (db *DB) FindTime(id PartitionID, ts int64) (int64, bool, error) {
 	defer it.Close()
 	// at positions on the first batch whose base is >= off and reports its
 	// base and whether its running maximum reaches ts.
+	key := make([]byte, logKeySize)
 	at := func(off int64) (base int64, ok bool, err error) {
-		if !it.SeekGE(logKey(id, off)) {
+		putLogKey(key, id, off)
+		if !it.SeekGE(key) {
 			if err := it.Error(); err != nil {
 				return 0, false, err
 			}
