@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/fjord-streaming/fjord/storage"
 )
 
 // pebbleOptions are the flags of `fjord bench pebble`.
@@ -87,8 +89,10 @@ func runPebble(ctx context.Context, fs *flag.FlagSet, args []string, stdout, std
 }
 
 // appender appends batch-sized values under log-like keys of one partition
-// with pebble.Sync, using the same Pebble options as storage.Open.
+// with pebble.Sync, in a Pebble opened by storage.Open (so with the broker's
+// options) but written directly, without the broker's log format.
 type appender struct {
+	store *storage.DB
 	db    *pebble.DB
 	value []byte
 	batch int
@@ -104,15 +108,7 @@ const (
 )
 
 func openAppender(dir string, batch, recordSize int) (*appender, error) {
-	cache := pebble.NewCache(64 << 20)
-	defer cache.Unref()
-	db, err := pebble.Open(dir, &pebble.Options{
-		Cache:                 cache,
-		MemTableSize:          64 << 20,
-		L0CompactionThreshold: 4,
-		L0StopWritesThreshold: 24,
-		Logger:                quietLogger{},
-	})
+	store, err := storage.Open(dir, storage.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("bench: pebble open %s: %w", dir, err)
 	}
@@ -121,7 +117,7 @@ func openAppender(dir string, batch, recordSize int) (*appender, error) {
 	for i := range v {
 		v[i] = letters[rng.IntN(len(letters))]
 	}
-	return &appender{db: db, value: v, batch: batch}, nil
+	return &appender{store: store, db: store.Pebble(), value: v, batch: batch}, nil
 }
 
 // append writes the batch at base and waits for its WAL sync.
@@ -142,14 +138,4 @@ func (a *appender) append(base int64) error {
 	return nil
 }
 
-func (a *appender) close() error { return a.db.Close() }
-
-// quietLogger drops Pebble's informational messages.
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...any)              {}
-func (quietLogger) Errorf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
-func (quietLogger) Fatalf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, format+"\n", args...)
-	os.Exit(1)
-}
+func (a *appender) close() error { return a.store.Close() }
