@@ -982,7 +982,7 @@ type ProduceToPartitionParams struct {
 	// Acks 0: answer 202 once validated; 1: once the leader stored the records durably; all: once every in-sync replica has them
 	Acks *ProduceToPartitionParamsAcks `form:"acks,omitempty" json:"acks,omitempty"`
 
-	// TimeoutMs longest wait for acknowledgements (then 504 request_timeout)
+	// TimeoutMs longest wait for acknowledgements from replicas (then 504 request_timeout); the local durable write always completes
 	TimeoutMs *int `form:"timeout_ms,omitempty" json:"timeout_ms,omitempty"`
 }
 
@@ -994,7 +994,7 @@ type ProduceParams struct {
 	// Acks 0: answer 202 once validated; 1: once the leader stored the records durably; all: once every in-sync replica has them
 	Acks *ProduceParamsAcks `form:"acks,omitempty" json:"acks,omitempty"`
 
-	// TimeoutMs longest wait for acknowledgements (then 504 request_timeout)
+	// TimeoutMs longest wait for acknowledgements from replicas (then 504 request_timeout); the local durable write always completes
 	TimeoutMs *int `form:"timeout_ms,omitempty" json:"timeout_ms,omitempty"`
 }
 
