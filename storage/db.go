@@ -56,57 +56,67 @@ func Open(dir string, o Options) (*DB, error) {
 	defer cache.Unref()
 	// These Pebble options were picked by measurement (BenchmarkGrowingLog:
 	// 100-byte event-like JSON records in synced 1000-record appends, round
-	// robin over 1, 8 or 64 partitions, up to 40M records = 4 GB; and
+	// robin over 1, 8, 64 or 1000 partitions, up to 40M records = 4 GB; and
 	// BenchmarkAppendSynced; 2-core AMD EPYC VM, go1.26, Pebble v2.1.7, 2-3
 	// runs each; wall-clock rates vary +-15% there because every append waits
 	// for an fsync, so CPU per record and bytes compacted decide):
 	//
-	//   - Tables end at partition boundaries (splitAtPartitions), L0 tables
-	//     target 8 MiB (Pebble: 2 MiB) and a file count alone triggers an L0
-	//     compaction only past 2000 files (Pebble: 500). A partition's newer
-	//     tables then lie above its older ones and L0 stays one sublevel, so
-	//     Pebble has nothing to merge; what it does merge is tables of
-	//     different partitions, which rewrites the older tables of every
-	//     partition in between. Compaction bytes per flushed byte at 40M
-	//     records, for 1/8/64 partitions: Pebble's defaults 0.46/0.99/4.1;
-	//     split 0/0.35/0.69; split with 2000 files 0/0/0.36; all three 0/0/0.31
-	//     (0/0/0 up to 10M); the format-1 layout had 1.6/0.99/1.9. The cost: a
-	//     flush writes one table per partition in the memtable, so with
-	//     hundreds of busy partitions tables get small and L0 compactions come
-	//     back (64 partitions: 0.5 MiB tables).
+	//   - Value separation: a log value of 512 bytes or more (a batch of a
+	//     few records) is written once to a blob file at flush, and the
+	//     sstables hold only keys and references, so compactions rewrite a few
+	//     dozen bytes per batch instead of the batch. Appends to many
+	//     partitions interleave in the key space, and without it every flush
+	//     overlapped every partition's older tables: at 10M records over 1000
+	//     partitions Pebble compacted 2.6 bytes per byte flushed, spent 780 CPU
+	//     ns per record and filled at 1.0M records/s; with it, 0.001, 380 ns and
+	//     2.1-2.3M records/s, the same as one partition, and random 1000-record
+	//     reads ran at 6-7M instead of 2.4M records/s (a read loads one value
+	//     from a blob file instead of iterating sstable blocks). A reference
+	//     depth of 100 rather than Pebble's suggested 10: at 10 compactions
+	//     rewrote a third of the values with 1000 partitions, at 100 none.
+	//     Retention frees a blob file once nothing references it, and rewrites
+	//     one that is 20% garbage after five minutes. Value separation needs
+	//     columnar blocks and pebble.FormatValueSeparation.
+	//   - Earlier, without value separation, sstables ended at partition
+	//     boundaries (a Pebble span policy) to avoid those rewrites; it worked
+	//     for tens of partitions and cost more than it saved for hundreds
+	//     (32 KiB tables per flush). With value separation it made no
+	//     difference and is gone.
 	//   - No block compression. Snappy shrinks such JSON to 54% on disk but costs
 	//     580 vs 420 CPU ns per appended record (-28% without it: flushes are the
 	//     broker's main background CPU) and random 1000-record reads run at 1.9M
-	//     vs 2.9M records/s. Since an append writes only its partition's newest
-	//     keys, log data is flushed once and then moved down the LSM rather than
-	//     rewritten, so disk bytes written are the WAL plus one uncompressed copy
-	//     (2.0 GB vs 1.6 GB per GB appended). MinLZ under pebble.FormatNewest
-	//     saved only 3% CPU over Snappy; FormatNewest itself added CPU (490 ns
-	//     uncompressed), so the default format stays.
+	//     vs 2.9M records/s. Disk bytes written are the WAL plus one
+	//     uncompressed copy (2.0 GB vs 1.6 GB per GB appended).
 	//   - 32 MiB memtables, not 64: the test process peaked at 122 MB RSS instead
 	//     of 185 MB (up to two memtables live at once, plus the 64 MiB block
 	//     cache), with the same append and read rates (AppendSynced batch=1000:
 	//     1.59M vs 1.53M records/s; fill 1.8M vs 1.6M records/s). 16 MiB measured
 	//     within noise of 32 MiB, with twice the flushes.
-	//   - L0 compaction at 4 sublevels (Pebble's default). Per-partition
-	//     tables keep L0 at one sublevel anyway; measured before the split, a
-	//     threshold of 2 rewrote 1.6 bytes per byte flushed and cut the fill
-	//     rate 25%, and 8 saved 127 MB of compaction per GB flushed with 8
-	//     partitions but lets reads merge twice as many L0 sublevels. Writes
-	//     stop at 24 sublevels rather than 12 to ride out bursts.
+	//   - L0 compaction at 4 sublevels (Pebble's default); measured without
+	//     value separation, a threshold of 2 rewrote 1.6 bytes per byte flushed
+	//     and cut the fill rate 25%. Writes stop at 24 sublevels rather than 12
+	//     to ride out bursts.
 	//   - BytesPerSync stays at 512 KiB: 4 MiB measured the same. WALBytesPerSync
 	//     stays off: every append syncs the WAL itself.
 	popts := &pebble.Options{
-		FS:                        o.FS,
-		Cache:                     cache,
-		MemTableSize:              o.MemTableBytes,
-		L0CompactionThreshold:     4,
-		L0CompactionFileThreshold: 2000,
-		L0StopWritesThreshold:     24,
-		Logger:                    pebbleLogger{o.Logger},
+		FS:                    o.FS,
+		Cache:                 cache,
+		MemTableSize:          o.MemTableBytes,
+		FormatMajorVersion:    pebble.FormatValueSeparation,
+		L0CompactionThreshold: 4,
+		L0StopWritesThreshold: 24,
+		Logger:                pebbleLogger{o.Logger},
 	}
-	popts.TargetFileSizes[0] = 8 << 20
-	popts.Experimental.SpanPolicyFunc = splitAtPartitions
+	popts.Experimental.EnableColumnarBlocks = func() bool { return true }
+	popts.Experimental.ValueSeparationPolicy = func() pebble.ValueSeparationPolicy {
+		return pebble.ValueSeparationPolicy{
+			Enabled:               true,
+			MinimumSize:           512,
+			MaxBlobReferenceDepth: 100,
+			RewriteMinimumAge:     5 * time.Minute,
+			TargetGarbageRatio:    0.2,
+		}
+	}
 	for i := range popts.Levels {
 		popts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
 	}
@@ -186,24 +196,6 @@ func putLogKey(k []byte, id PartitionID, base int64) {
 	binary.BigEndian.PutUint64(k[1:], id.TopicID)
 	binary.BigEndian.PutUint32(k[9:], id.Partition)
 	binary.BigEndian.PutUint64(k[13:], uint64(base))
-}
-
-// splitAtPartitions is Pebble's span policy: it ends every sstable at the
-// boundary of a partition's log, so that a table never holds two partitions'
-// logs. A table then covers one stretch of one partition's offsets, and the
-// tables flushed later for that partition lie above it, so Pebble can move
-// tables down the LSM instead of merging them with their neighbours'. Keys
-// before the logs share tables; so do keys after them.
-func splitAtPartitions(start []byte) (pebble.SpanPolicy, []byte, error) {
-	switch {
-	case len(start) == 0 || start[0] < prefixLog:
-		return pebble.SpanPolicy{}, []byte{prefixLog}, nil
-	case start[0] > prefixLog || len(start) < 13:
-		return pebble.SpanPolicy{}, nil, nil
-	}
-	id := PartitionID{TopicID: binary.BigEndian.Uint64(start[1:]), Partition: binary.BigEndian.Uint32(start[9:])}
-	_, hi := partBounds(prefixLog, id)
-	return pebble.SpanPolicy{}, hi, nil
 }
 
 // topicBounds is the key range of every partition of a topic under prefix.

@@ -6,10 +6,11 @@
 //
 // Keys sort so that one partition's log is one contiguous range, and an
 // append writes only log keys past the partition's last one: nothing else
-// changes per append. Pebble's tables end at partition boundaries (see
-// Open), so a flushed table holds one partition's key range above everything
-// flushed before for it, and Pebble moves such tables down the LSM instead
-// of rewriting them: the cost of an append does not grow with the log.
+// changes per append. Log values of 512 bytes or more (every batch of a few
+// records) are separated into Pebble blob files when flushed, so Pebble's
+// compactions rewrite only keys and value references, however many
+// partitions interleave: the cost of an append does not grow with the log
+// or with the number of partitions (see Open for the measurements).
 // Integers are big-endian so that byte order is numeric order.
 //
 //	'l' topicID(8) partition(4) baseOffset(8)  -> log value: prefix + one record batch (below)

@@ -75,49 +75,6 @@ func TestAppendWritesOnlyLogKeys(t *testing.T) {
 	}
 }
 
-// TestTablesSplitAtPartitions checks that a flush writes each partition's
-// log to tables of its own, which is what lets Pebble move them down the
-// LSM instead of rewriting them.
-func TestTablesSplitAtPartitions(t *testing.T) {
-	db := openMem(t, vfs.NewMem())
-	ids := []storage.PartitionID{{TopicID: 20, Partition: 0}, {TopicID: 20, Partition: 1}, {TopicID: 21, Partition: 0}}
-	appenders := make([]*appender, len(ids))
-	for i, id := range ids {
-		appenders[i] = newAppender(t, db.DB, id)
-		if err := db.PutLeaderEpoch(id, 0, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for round := range 3 {
-		for _, a := range appenders {
-			a.add([]int64{int64(round)}, []int64{int64(round)})
-		}
-	}
-	if err := db.Pebble().Flush(); err != nil {
-		t.Fatal(err)
-	}
-	levels, err := db.Pebble().SSTables()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logTables := 0
-	for _, tables := range levels {
-		for _, tb := range tables {
-			lo, hi := tb.Smallest.UserKey, tb.Largest.UserKey
-			if hi[0] < 'l' || lo[0] > 'l' {
-				continue // no log keys
-			}
-			logTables++
-			if lo[0] != hi[0] || len(lo) < 13 || len(hi) < 13 || !bytes.Equal(lo[:13], hi[:13]) {
-				t.Errorf("table %s holds keys from %x to %x", tb.FileNum, lo, hi)
-			}
-		}
-	}
-	if logTables != len(ids) {
-		t.Fatalf("%d tables hold log keys, want one per partition (%d)", logTables, len(ids))
-	}
-}
-
 func TestAppendRefusesGapsAndBadBatches(t *testing.T) {
 	db := openMem(t, vfs.NewMem())
 	id := storage.PartitionID{TopicID: 13}
@@ -204,5 +161,46 @@ func TestLogPrefixAndBytesAcrossRestarts(t *testing.T) {
 		if err := it.Close(); err != nil || i != 6 {
 			t.Fatalf("from %d: iterated to %d, %v", start, i, err)
 		}
+	}
+}
+
+// TestBatchesLiveInBlobFiles checks that flushed batches of a few records or
+// more are written to blob files (so compactions move only keys), that a
+// one-record batch stays in its sstable, that both read back, and that
+// truncating the log frees the blob files once compacted.
+func TestBatchesLiveInBlobFiles(t *testing.T) {
+	db := openMem(t, vfs.NewMem())
+	big, small := storage.PartitionID{TopicID: 40}, storage.PartitionID{TopicID: 41}
+	for _, id := range []storage.PartitionID{big, small} {
+		if err := db.PutLeaderEpoch(id, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := make([]int64, 100)
+	bigLog, smallLog := newAppender(t, db.DB, big), newAppender(t, db.DB, small)
+	bigLog.add(ts, ts)
+	smallLog.add([]int64{0})
+	p := db.Pebble()
+	if err := p.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	bigBytes := bigLog.tail.Bytes
+	m := p.Metrics()
+	if ref := m.BlobFiles.ReferencedValueSize; ref < uint64(bigBytes) || ref >= uint64(bigBytes+smallLog.tail.Bytes) {
+		t.Fatalf("blob files hold %d value bytes, want the big partition's %d and not the one-record batch", ref, bigBytes)
+	}
+	for _, a := range []*appender{bigLog, smallLog} {
+		if got := readAll(t, db.DB, a.id, 0, 0); len(got) != int(a.leo) {
+			t.Fatalf("%s: read %d records after flush, want %d", a.id, len(got), a.leo)
+		}
+	}
+	if _, err := db.TruncateHead(big, bigLog.leo); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Compact(t.Context(), []byte{0}, []byte{0xff}, true); err != nil {
+		t.Fatal(err)
+	}
+	if m := p.Metrics(); m.BlobFiles.ReferencedValueSize != 0 {
+		t.Fatalf("after truncation and compaction, blob files still hold %d referenced bytes", m.BlobFiles.ReferencedValueSize)
 	}
 }

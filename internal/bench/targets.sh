@@ -2,6 +2,7 @@
 # Measures every target of docs/performance.md in one run on this machine:
 # each scenario on a fresh broker, JSON summaries in $OUT, one line a figure.
 # Usage: make perf  (or BIN=bin/fjord DUR=20s OUT=perf-results bash internal/bench/targets.sh)
+# ONLY="1 6" runs just those sections (1 also measures 3a; 3 is 3b).
 set -euo pipefail
 BIN=${BIN:-bin/fjord}
 DUR=${DUR:-20s}
@@ -26,11 +27,13 @@ stop_broker() { kill "$BROKER"; wait "$BROKER" || true; BROKER=; }
 # field FILE KEY: the first numeric value of "KEY" in a JSON summary.
 field() { grep -o "\"$2\": *[0-9.e+-]*" "$1" | head -1 | sed 's/.*: *//'; }
 rss() { grep -A3 '"broker_rss"' "$1" | grep -o '"max_bytes": *[0-9]*' | sed 's/.*: *//' | awk '{printf "%.0f MB", $1/1e6}'; }
+want() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
 say() { printf '%-58s %s\n' "$1" "$2"; }
 bench() { local name=$1; shift; "$BIN" bench "$@" --json --quiet > "$OUT/$name.json"; }
 
 echo "fjord performance targets, $(date -u +%F), $(nproc) cores, duration $DUR"
 
+if want 1; then
 # 1. batched durable produce vs raw Pebble synced appends
 bench 1-pebble pebble --batch 1000 --record-size 100 --concurrency 4 --duration "$DUR" --dir "$WORK/pebble"
 rm -rf "$WORK/pebble"
@@ -44,13 +47,17 @@ bench 3-longpoll consume --url $U --topic t1 --mode longpoll --partition 0 --max
 say "3a long-poll reads, 1000/request (records/s)" "$(field "$OUT/3-longpoll.json" records_per_sec)"
 say "7 RSS during 3a" "$(rss "$OUT/3-longpoll.json")"
 stop_broker
+fi
+if want 3; then
 start_broker
 bench 3-fill produce --url $U --topic t3 --partitions 1 --records 2000000 --batch 1000 --concurrency 4
 bench 3-ws consume --url $U --topic t3 --mode ws --subscribers 100 --duration "$DUR" --broker-pid "$BROKER"
 say "3b 100 WebSocket subscribers (records/s delivered)" "$(field "$OUT/3-ws.json" records_per_sec)"
 say "7 RSS during 3b" "$(rss "$OUT/3-ws.json")"
 stop_broker
+fi
 
+if want 2; then
 # 2. unbatched produce vs a trivial echo handler under the same tool
 "$BIN" bench echo-server --addr 127.0.0.1:19090 & ECHO=$!
 sleep 0.5
@@ -61,7 +68,9 @@ bench 2-produce produce --url $U --topic t2 --partitions 1 --batch 1 --concurren
 say "2 echo handler (requests/s)" "$(field "$OUT/2-echo.json" requests_per_sec)"
 say "2 unbatched produce acks=1, 64 connections (requests/s)" "$(field "$OUT/2-produce.json" requests_per_sec)"
 stop_broker
+fi
 
+if want 4; then
 # 4. end-to-end latency at 10,000 records/s
 start_broker
 bench 4-e2e e2e --url $U --topic t4 --partitions 1 --rate 10000 --duration "$DUR" --broker-pid "$BROKER"
@@ -70,13 +79,17 @@ for f in 4-e2e 4-e2e-batch10; do
   say "4 $f e2e latency p50 / p99 (ms)" "$(grep -A8 '"e2e_latency_ms"' "$OUT/$f.json" | grep -o '"p50": *[0-9.]*\|"p99": *[0-9.]*' | sed 's/.*: *//' | paste -sd/)"
 done
 stop_broker
+fi
 
+if want 6; then
 # 6. many partitions
 start_broker
 bench 6-many produce --url $U --topic t6 --topics 10 --partitions 100 --batch 1000 --concurrency 4 --acks 1 --duration "$DUR" --broker-pid "$BROKER"
 say "6 1000 partitions over 10 topics (records/s)" "$(field "$OUT/6-many.json" records_per_sec)"
 stop_broker
+fi
 
+if want 7; then
 # 7. stalled WebSocket readers on a large backlog while producing
 start_broker
 bench 7-fill produce --url $U --topic t7 --partitions 1 --records 5000000 --batch 1000 --concurrency 4
@@ -86,7 +99,9 @@ bench 7-stalled consume --url $U --topic t7 --mode ws --subscribers 0 --stalled 
 wait $P
 say "7 RSS, 10 stalled readers on 5 M records + producing" "$(rss "$OUT/7-stalled.json")"
 stop_broker
+fi
 
+if want 5; then
 # 5. constant cost as the log grows: 1 M retained vs $BIG retained
 start_broker
 bench 5-fill1 produce --url $U --topic t5 --partitions 1 --records 1000000 --batch 1000 --concurrency 4
@@ -102,3 +117,4 @@ say "5 tail read at ~1 M (records/s)" "$(field "$OUT/5-tail1.json" records_per_s
 say "5 tail read at ~$BIG (records/s)" "$(field "$OUT/5-tailbig.json" records_per_sec)"
 say "5 random old offsets at ~$BIG (records/s)" "$(field "$OUT/5-randombig.json" records_per_sec)"
 stop_broker
+fi
