@@ -260,19 +260,17 @@ func (p *Partition) Read(from int64, maxRecords, maxBytes int) (ReadResult, erro
 	defer it.Close()
 	size := 0
 	var hdr storage.BatchHeader
+	res.Records = make([]storage.Record, 0, min(int64(maxRecords), off.HighWatermark-from, 4096))
 	for it.Next() && len(res.Records) < maxRecords && (size < maxBytes || len(res.Records) == 0) {
 		b := append([]byte(nil), it.Batch()...)
 		start := len(res.Records)
-		hdr, res.Records, err = storage.DecodeBatch(res.Records, b)
+		hdr, res.Records, err = storage.DecodeBatchRange(res.Records, b, from, maxRecords-start)
 		if err != nil {
 			return res, fmt.Errorf("read %s/%d: %w", p.topic, p.index, err)
 		}
 		// Keep only [from, hw) and the limits.
 		kept := res.Records[:start]
 		for _, r := range res.Records[start:] {
-			if r.Offset < from {
-				continue
-			}
 			if r.Offset >= off.HighWatermark || len(kept) >= maxRecords || (size >= maxBytes && len(kept) > 0) {
 				break
 			}

@@ -127,6 +127,15 @@ func DecodeBatchHeader(b []byte) (BatchHeader, error) {
 // error dst is returned with its original length: a corrupt batch yields no
 // records.
 func DecodeBatch(dst []Record, b []byte) (BatchHeader, []Record, error) {
+	return DecodeBatchRange(dst, b, 0, math.MaxInt)
+}
+
+// DecodeBatchRange is DecodeBatch for the records at offset from or later,
+// at most limit of them: it checks the whole batch's CRC, steps over the
+// records before from by their length prefixes and stops after limit, so a
+// read that starts inside a batch or ends early decodes only what it
+// returns.
+func DecodeBatchRange(dst []Record, b []byte, from int64, limit int) (BatchHeader, []Record, error) {
 	h, err := DecodeBatchHeader(b)
 	if err != nil {
 		return h, dst, err
@@ -136,7 +145,13 @@ func DecodeBatch(dst []Record, b []byte) (BatchHeader, []Record, error) {
 	}
 	n0 := len(dst)
 	rest := b[BatchHeaderSize:]
-	for i := int32(0); i < h.Count; i++ {
+	i := int32(0)
+	for ; i < h.Count && h.BaseOffset+int64(i) < from; i++ {
+		if rest, err = skipRecord(rest); err != nil {
+			return h, dst[:n0], fmt.Errorf("%w: record %d of batch at %d: %v", ErrCorrupt, i, h.BaseOffset, err)
+		}
+	}
+	for ; i < h.Count && len(dst)-n0 < limit; i++ {
 		var r Record
 		rest, err = decodeRecord(rest, h.FirstTimestamp, &r)
 		if err != nil {
@@ -145,10 +160,19 @@ func DecodeBatch(dst []Record, b []byte) (BatchHeader, []Record, error) {
 		r.Offset = h.BaseOffset + int64(i)
 		dst = append(dst, r)
 	}
-	if len(rest) != 0 {
+	if i == h.Count && len(rest) != 0 {
 		return h, dst[:n0], fmt.Errorf("%w: %d trailing bytes in batch at %d", ErrCorrupt, len(rest), h.BaseOffset)
 	}
 	return h, dst, nil
+}
+
+// skipRecord returns what follows the length-prefixed record at b.
+func skipRecord(b []byte) ([]byte, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return nil, errShort
+	}
+	return b[k+int(n):], nil
 }
 
 var errShort = errors.New("truncated")

@@ -242,3 +242,53 @@ func TestRecordSize(t *testing.T) {
 		t.Fatalf("Size %d, want %d", got, want)
 	}
 }
+
+func TestDecodeBatchRange(t *testing.T) {
+	recs := make([]storage.Record, 10)
+	for i := range recs {
+		recs[i] = rec(int64(i), storage.FormatText, fmt.Sprintf("k%d", i), storage.FormatJSON, fmt.Sprintf(`{"i":%d}`, i))
+	}
+	b := storage.AppendBatch(nil, 100, 0, recs)
+	for i := range recs {
+		recs[i].Offset = int64(100 + i)
+	}
+	tests := []struct {
+		name          string
+		from          int64
+		limit         int
+		first, length int // offsets 100+first .. in the result
+	}{
+		{"whole batch", 100, 10, 0, 10},
+		{"from before the batch", 0, 100, 0, 10},
+		{"from inside", 104, 100, 4, 6},
+		{"limit inside", 100, 3, 0, 3},
+		{"from and limit inside", 103, 2, 3, 2},
+		{"from the last record", 109, 5, 9, 1},
+		{"from past the batch", 110, 5, 10, 0},
+		{"zero limit", 100, 0, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dst := []storage.Record{{Offset: -1}}
+			h, got, err := storage.DecodeBatchRange(dst, b, tt.from, tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.BaseOffset != 100 || h.Count != 10 {
+				t.Fatalf("header %+v", h)
+			}
+			if len(got) != 1+tt.length || got[0].Offset != -1 {
+				t.Fatalf("got %d records after dst's one, want %d", len(got)-1, tt.length)
+			}
+			if diff := sameRecords(got[1:], recs[tt.first:tt.first+tt.length]); diff != "" {
+				t.Fatal(diff)
+			}
+		})
+	}
+	// The CRC covers the records a range steps over.
+	bad := bytes.Clone(b)
+	bad[len(bad)/2] ^= 0xff
+	if _, got, err := storage.DecodeBatchRange(nil, bad, 109, 1); !errors.Is(err, storage.ErrCorrupt) || len(got) != 0 {
+		t.Fatalf("corrupt batch: %d records, err %v", len(got), err)
+	}
+}

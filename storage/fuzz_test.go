@@ -52,4 +52,16 @@ func checkDecode(t *testing.T, data []byte) {
 	if diff := sameRecords(recs2, recs); diff != "" {
 		t.Fatalf("re-encoded batch differs: %s", diff)
 	}
+	// A range of the batch decodes to the same slice of its records.
+	skip := int(h.Count) / 3
+	for _, limit := range []int{0, 1, int(h.Count)} {
+		_, part, err := storage.DecodeBatchRange(nil, data, h.BaseOffset+int64(skip), limit)
+		if err != nil {
+			t.Fatalf("range from %d limit %d: %v", skip, limit, err)
+		}
+		want := recs[skip:min(len(recs), skip+limit)]
+		if diff := sameRecords(part, want); diff != "" {
+			t.Fatalf("range from %d limit %d differs: %s", skip, limit, diff)
+		}
+	}
 }
