@@ -37,9 +37,14 @@ web-screenshots:
 	bash web/e2e/setup.sh
 	cd web/e2e && node docs-screenshots.mjs
 
-## bench: Go benchmarks (storage, engine, codecs); compare runs with benchstat
+## bench: Go benchmarks (storage, engine, codecs, bench baselines); compare runs with benchstat.
+## BenchmarkGrowingLog fills up to 40M records (4.5 GB): run it by name, e.g.
+## make bench BENCH='GrowingLog/records=10M' SKIP= BENCHTIME=1x
+BENCH     ?= .
+SKIP      ?= GrowingLog
+BENCHTIME ?= 2s
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./storage/ ./engine/ ./api/wire/
+	$(GO) test -run '^$$' -bench '$(BENCH)' -skip '$(SKIP)' -benchmem -benchtime $(BENCHTIME) ./storage/ ./engine/ ./api/wire/ ./internal/bench/
 
 ## openapi: regenerate openapi/swagger.json, openapi/openapi.json and the Go client openapi/client from the
 ## swag annotations (swag and oapi-codegen run pinned through `go run`; nothing to preinstall)

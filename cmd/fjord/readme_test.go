@@ -68,3 +68,21 @@ func TestReadmeWalkthrough(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeBench runs the README's `fjord bench` commands against a real
+// broker, with one-second durations, and checks that each measured records
+// without a failed request (bench exits non-zero on any failure).
+func TestReadmeBench(t *testing.T) {
+	b := brokertest.Start(t)
+	script := readmeBlock(t, "## Performance")
+	script = strings.NewReplacer("http://localhost:8080", "http://"+b.Addr, "bin/fjord", brokertest.Binary(t), "--duration 20s", "--duration 1s").Replace(script)
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bench commands failed: %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	if n := strings.Count(out.String(), "records/s"); n < 4 {
+		t.Fatalf("%d of 4 summaries report records/s:\n%s", n, out.String())
+	}
+}

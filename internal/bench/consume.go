@@ -29,6 +29,7 @@ type consumeOptions struct {
 	MaxBytes      int           `json:"max_bytes,omitempty"`
 	Concurrency   int           `json:"concurrency,omitempty"`
 	RandomOffsets bool          `json:"random_offsets,omitempty"`
+	Align         int64         `json:"align,omitempty"`
 	PollTimeout   time.Duration `json:"poll_timeout"`
 	Subscribers   int           `json:"subscribers,omitempty"`
 	Stalled       int           `json:"stalled,omitempty"`
@@ -47,6 +48,7 @@ func (o *consumeOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.MaxBytes, "max-bytes", 0, "longpoll: max_bytes per request (0: the broker's default)")
 	fs.IntVar(&o.Concurrency, "concurrency", 1, "longpoll: readers per partition, each reading every Nth chunk of --max-records (above 1, reads stop at the high watermark seen at start)")
 	fs.BoolVar(&o.RandomOffsets, "random-offsets", false, "longpoll: read each request from a random retained offset (needs --records or --duration)")
+	fs.Int64Var(&o.Align, "align", 0, "longpoll with --random-offsets: round each random offset down to a multiple of this (e.g. the produce batch size, to start reads at batch boundaries)")
 	fs.BoolVar(&o.Verify, "verify", false, "longpoll: count the records of every answer instead of trusting next_offset (costs client CPU)")
 	fs.DurationVar(&o.PollTimeout, "poll-timeout", time.Second, "longpoll: timeout_ms of each request (waits only when nothing is there yet)")
 	fs.IntVar(&o.Subscribers, "subscribers", 1, "ws: WebSocket connections, each subscribing to the whole topic (or --partition); 0 with --stalled and --duration")
@@ -238,6 +240,9 @@ func (o *consumeOptions) randomReader(ctx context.Context, c *client, p partitio
 		off := p.LogStartOffset
 		if span > 0 {
 			off += rng.Int64N(span + 1)
+		}
+		if o.Align > 1 {
+			off = max(p.LogStartOffset, off-off%o.Align)
 		}
 		if _, ok := o.read(ctx, c, p.Partition, off, o.MaxRecords, &buf, rec); !ok {
 			return

@@ -111,10 +111,12 @@ bench 5-fillbig produce --url $U --topic t5 --records $((BIG - 3000000)) --batch
 bench 5-appendbig produce --url $U --topic t5 --records 2000000 --batch 1000 --concurrency 4
 bench 5-tailbig consume --url $U --topic t5 --partition 0 --offset -1000000
 bench 5-randombig consume --url $U --topic t5 --partition 0 --random-offsets --duration "$DUR"
+bench 5-alignedbig consume --url $U --topic t5 --partition 0 --random-offsets --align 1000 --duration "$DUR"
 say "5 append at ~1 M retained (records/s)" "$(field "$OUT/5-append1.json" records_per_sec)"
 say "5 append at ~$BIG retained (records/s)" "$(field "$OUT/5-appendbig.json" records_per_sec)"
 say "5 tail read at ~1 M (records/s)" "$(field "$OUT/5-tail1.json" records_per_sec)"
 say "5 tail read at ~$BIG (records/s)" "$(field "$OUT/5-tailbig.json" records_per_sec)"
 say "5 random old offsets at ~$BIG (records/s)" "$(field "$OUT/5-randombig.json" records_per_sec)"
+say "5 random batch-aligned old offsets at ~$BIG (records/s)" "$(field "$OUT/5-alignedbig.json" records_per_sec)"
 stop_broker
 fi
