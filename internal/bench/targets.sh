@@ -44,7 +44,9 @@ say "1 batched produce acks=1 (records/s)" "$(field "$OUT/1-produce.json" record
 say "7 RSS during 1" "$(rss "$OUT/1-produce.json")"
 # 3. consume what target 1 wrote
 bench 3-longpoll consume --url $U --topic t1 --mode longpoll --partition 0 --max-records 1000 --broker-pid "$BROKER"
+bench 3-longpoll2 consume --url $U --topic t1 --mode longpoll --partition 0 --max-records 1000 --concurrency 2
 say "3a long-poll reads, 1000/request (records/s)" "$(field "$OUT/3-longpoll.json" records_per_sec)"
+say "3a long-poll, two requests in flight (records/s)" "$(field "$OUT/3-longpoll2.json" records_per_sec)"
 say "7 RSS during 3a" "$(rss "$OUT/3-longpoll.json")"
 stop_broker
 fi
