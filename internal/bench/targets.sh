@@ -107,9 +107,11 @@ if want 5; then
 # 5. constant cost as the log grows: 1 M retained vs $BIG retained
 start_broker
 bench 5-fill1 produce --url $U --topic t5 --partitions 1 --records 1000000 --batch 1000 --concurrency 4
+sync  # each append run starts with the fill's pages written back, not competing with them for the disk
 bench 5-append1 produce --url $U --topic t5 --records 2000000 --batch 1000 --concurrency 4
 bench 5-tail1 consume --url $U --topic t5 --partition 0 --offset -1000000
 bench 5-fillbig produce --url $U --topic t5 --records $((BIG - 3000000)) --batch 1000 --concurrency 4
+sync
 bench 5-appendbig produce --url $U --topic t5 --records 2000000 --batch 1000 --concurrency 4
 bench 5-tailbig consume --url $U --topic t5 --partition 0 --offset -1000000
 bench 5-randombig consume --url $U --topic t5 --partition 0 --random-offsets --duration "$DUR"
