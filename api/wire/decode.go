@@ -383,14 +383,20 @@ type arena struct {
 	buf []byte
 }
 
-const arenaChunk = 16 << 10
+// Chunks start small, so that a request of a few records allocates little,
+// and double up to arenaChunk.
+const (
+	arenaFirstChunk = 512
+	arenaChunk      = 16 << 10
+)
 
 func (a *arena) alloc(n int) []byte {
 	if n > arenaChunk/4 {
 		return make([]byte, n)
 	}
 	if cap(a.buf)-len(a.buf) < n {
-		a.buf = make([]byte, 0, arenaChunk)
+		size := min(max(2*cap(a.buf), arenaFirstChunk), arenaChunk)
+		a.buf = make([]byte, 0, max(size, n))
 	}
 	start := len(a.buf)
 	a.buf = a.buf[:start+n]

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -217,8 +218,12 @@ func (d *decoder) decodeHeaders() ([]storage.Header, int, error) {
 		if duplicateHeader(d.headers[start:], &index, name) {
 			return nil, 0, invalidf("duplicate header %q", name)
 		}
-		// One allocation holds both strings.
-		both := string(name) + string(value)
+		// Both strings live in the arena, whose bytes are never written
+		// again once handed out, so they can back immutable strings.
+		b := d.arena.alloc(len(name) + len(value))
+		copy(b, name)
+		copy(b[len(name):], value)
+		both := unsafe.String(unsafe.SliceData(b), len(b))
 		d.headers = append(d.headers, storage.Header{Key: both[:len(name)], Value: both[len(name):]})
 		size += len(both)
 	}
