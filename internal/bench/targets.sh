@@ -109,17 +109,17 @@ start_broker
 bench 5-fill1 produce --url $U --topic t5 --partitions 1 --records 1000000 --batch 1000 --concurrency 4
 sync  # each append run starts with the fill's pages written back, not competing with them for the disk
 bench 5-append1 produce --url $U --topic t5 --records 2000000 --batch 1000 --concurrency 4
-bench 5-tail1 consume --url $U --topic t5 --partition 0 --offset -1000000
+bench 5-tail1 consume --url $U --topic t5 --partition 0 --offset -3000000
 bench 5-fillbig produce --url $U --topic t5 --records $((BIG - 3000000)) --batch 1000 --concurrency 4
 sync
 bench 5-appendbig produce --url $U --topic t5 --records 2000000 --batch 1000 --concurrency 4
-bench 5-tailbig consume --url $U --topic t5 --partition 0 --offset -1000000
+bench 5-tailbig consume --url $U --topic t5 --partition 0 --offset -3000000
 bench 5-randombig consume --url $U --topic t5 --partition 0 --random-offsets --duration "$DUR"
 bench 5-alignedbig consume --url $U --topic t5 --partition 0 --random-offsets --align 1000 --duration "$DUR"
 say "5 append at ~1 M retained (records/s)" "$(field "$OUT/5-append1.json" records_per_sec)"
 say "5 append at ~$BIG retained (records/s)" "$(field "$OUT/5-appendbig.json" records_per_sec)"
-say "5 tail read at ~1 M (records/s)" "$(field "$OUT/5-tail1.json" records_per_sec)"
-say "5 tail read at ~$BIG (records/s)" "$(field "$OUT/5-tailbig.json" records_per_sec)"
+say "5 tail read (last 3 M) at ~1 M (records/s)" "$(field "$OUT/5-tail1.json" records_per_sec)"
+say "5 tail read (last 3 M) at ~$BIG (records/s)" "$(field "$OUT/5-tailbig.json" records_per_sec)"
 say "5 random old offsets at ~$BIG (records/s)" "$(field "$OUT/5-randombig.json" records_per_sec)"
 say "5 random batch-aligned old offsets at ~$BIG (records/s)" "$(field "$OUT/5-alignedbig.json" records_per_sec)"
 stop_broker
