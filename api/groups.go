@@ -172,6 +172,7 @@ func assignmentRefs(tps []group.TopicPartition) []TopicPartitionRef {
 // @Header       201 {string} Location "/groups/{group}/members/{member_id}"
 // @Failure      400 {object} problem.Details "invalid_request (no topics, bad auto_offset_reset, session_timeout_ms out of range, unknown or different assignor, bad group name)"
 // @Failure      404 {object} problem.Details "topic_not_found"
+// @Failure      408 {object} problem.Details "request_timeout (the body did not arrive within --body-read-timeout)"
 // @Failure      415 {object} problem.Details "unsupported_media_type"
 // @Router       /groups/{group}/members [post]
 func (g *groupsAPI) joinGroup(c echo.Context) error {
@@ -313,6 +314,7 @@ func (g *groupsAPI) decodeOptionalJSON(c echo.Context, v any) (bool, error) {
 // @Failure      400 {object} problem.Details "invalid_request (negative offset, a partition twice)"
 // @Failure      404 {object} problem.Details "member_not_found, partition_not_found"
 // @Failure      409 {object} problem.Details "partition_not_assigned (the member does not own a partition)"
+// @Failure      408 {object} problem.Details "request_timeout (the body did not arrive within --body-read-timeout)"
 // @Failure      415 {object} problem.Details "unsupported_media_type"
 // @Router       /groups/{group}/members/{member}/commit [post]
 func (g *groupsAPI) commit(c echo.Context) error {

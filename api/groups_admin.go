@@ -129,6 +129,7 @@ func (g *groupsAPI) describeGroup(c echo.Context) error {
 // @Failure      400 {object} problem.Details "invalid_request"
 // @Failure      404 {object} problem.Details "topic_not_found, partition_not_found"
 // @Failure      409 {object} problem.Details "group_not_empty"
+// @Failure      408 {object} problem.Details "request_timeout (the body did not arrive within --body-read-timeout)"
 // @Failure      415 {object} problem.Details "unsupported_media_type"
 // @Failure      416 {object} problem.Details "offset_out_of_range, with log_start_offset and high_watermark"
 // @Router       /groups/{group}/offsets [put]

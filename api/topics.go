@@ -113,6 +113,7 @@ func configValues(in map[string]json.RawMessage) (map[string]int64, error) {
 // @Failure      400 {object} problem.Details "invalid_request (malformed body, unknown field or config key, replication factor above the live brokers), invalid_topic_name"
 // @Failure      409 {object} problem.Details "topic_exists"
 // @Failure      413 {object} problem.Details "request_too_large"
+// @Failure      408 {object} problem.Details "request_timeout (the body did not arrive within --body-read-timeout)"
 // @Failure      415 {object} problem.Details "unsupported_media_type"
 // @Router       /topics [post]
 func (s *Server) createTopic(c echo.Context) error {
@@ -186,6 +187,7 @@ func (s *Server) describeTopic(c echo.Context) error {
 // @Failure      404 {object} problem.Details "topic_not_found"
 // @Failure      409 {object} problem.Details "partition_decrease_not_allowed"
 // @Failure      413 {object} problem.Details "request_too_large"
+// @Failure      408 {object} problem.Details "request_timeout (the body did not arrive within --body-read-timeout)"
 // @Failure      415 {object} problem.Details "unsupported_media_type"
 // @Router       /topics/{topic} [patch]
 func (s *Server) patchTopic(c echo.Context) error {

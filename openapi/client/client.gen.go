@@ -4180,6 +4180,8 @@ type JoinGroupResponse struct {
 	ApplicationproblemJSON403 *ProblemDetails
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *ProblemDetails
+	// ApplicationproblemJSON408 the response for an HTTP 408 `application/problem+json` response
+	ApplicationproblemJSON408 *ProblemDetails
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *ProblemDetails
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -4211,6 +4213,11 @@ func (r JoinGroupResponse) GetApplicationproblemJSON403() *ProblemDetails {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r JoinGroupResponse) GetApplicationproblemJSON404() *ProblemDetails {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON408 returns the response for an HTTP 408 `application/problem+json` response
+func (r JoinGroupResponse) GetApplicationproblemJSON408() *ProblemDetails {
+	return r.ApplicationproblemJSON408
 }
 
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
@@ -4327,6 +4334,8 @@ type CommitMemberOffsetsResponse struct {
 	ApplicationproblemJSON403 *ProblemDetails
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *ProblemDetails
+	// ApplicationproblemJSON408 the response for an HTTP 408 `application/problem+json` response
+	ApplicationproblemJSON408 *ProblemDetails
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *ProblemDetails
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -4358,6 +4367,11 @@ func (r CommitMemberOffsetsResponse) GetApplicationproblemJSON403() *ProblemDeta
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r CommitMemberOffsetsResponse) GetApplicationproblemJSON404() *ProblemDetails {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON408 returns the response for an HTTP 408 `application/problem+json` response
+func (r CommitMemberOffsetsResponse) GetApplicationproblemJSON408() *ProblemDetails {
+	return r.ApplicationproblemJSON408
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
@@ -4666,6 +4680,8 @@ type ResetGroupOffsetsResponse struct {
 	ApplicationproblemJSON403 *ProblemDetails
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *ProblemDetails
+	// ApplicationproblemJSON408 the response for an HTTP 408 `application/problem+json` response
+	ApplicationproblemJSON408 *ProblemDetails
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *ProblemDetails
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -4699,6 +4715,11 @@ func (r ResetGroupOffsetsResponse) GetApplicationproblemJSON403() *ProblemDetail
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ResetGroupOffsetsResponse) GetApplicationproblemJSON404() *ProblemDetails {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON408 returns the response for an HTTP 408 `application/problem+json` response
+func (r ResetGroupOffsetsResponse) GetApplicationproblemJSON408() *ProblemDetails {
+	return r.ApplicationproblemJSON408
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
@@ -5077,6 +5098,8 @@ type CreateTopicResponse struct {
 	ApplicationproblemJSON401 *ProblemDetails
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *ProblemDetails
+	// ApplicationproblemJSON408 the response for an HTTP 408 `application/problem+json` response
+	ApplicationproblemJSON408 *ProblemDetails
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *ProblemDetails
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -5105,6 +5128,11 @@ func (r CreateTopicResponse) GetApplicationproblemJSON401() *ProblemDetails {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r CreateTopicResponse) GetApplicationproblemJSON403() *ProblemDetails {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON408 returns the response for an HTTP 408 `application/problem+json` response
+func (r CreateTopicResponse) GetApplicationproblemJSON408() *ProblemDetails {
+	return r.ApplicationproblemJSON408
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
@@ -5307,6 +5335,8 @@ type UpdateTopicResponse struct {
 	ApplicationproblemJSON403 *ProblemDetails
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *ProblemDetails
+	// ApplicationproblemJSON408 the response for an HTTP 408 `application/problem+json` response
+	ApplicationproblemJSON408 *ProblemDetails
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *ProblemDetails
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -5340,6 +5370,11 @@ func (r UpdateTopicResponse) GetApplicationproblemJSON403() *ProblemDetails {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r UpdateTopicResponse) GetApplicationproblemJSON404() *ProblemDetails {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON408 returns the response for an HTTP 408 `application/problem+json` response
+func (r UpdateTopicResponse) GetApplicationproblemJSON408() *ProblemDetails {
+	return r.ApplicationproblemJSON408
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
@@ -5574,6 +5609,8 @@ type ProduceToPartitionResponse struct {
 	ApplicationproblemJSON403 *ProblemDetails
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *ProblemDetails
+	// ApplicationproblemJSON408 the response for an HTTP 408 `application/problem+json` response
+	ApplicationproblemJSON408 *ProblemDetails
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *ProblemDetails
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -5619,6 +5656,11 @@ func (r ProduceToPartitionResponse) GetApplicationproblemJSON403() *ProblemDetai
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ProduceToPartitionResponse) GetApplicationproblemJSON404() *ProblemDetails {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON408 returns the response for an HTTP 408 `application/problem+json` response
+func (r ProduceToPartitionResponse) GetApplicationproblemJSON408() *ProblemDetails {
+	return r.ApplicationproblemJSON408
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -5692,6 +5734,8 @@ type ProduceResponse struct {
 	ApplicationproblemJSON403 *ProblemDetails
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *ProblemDetails
+	// ApplicationproblemJSON408 the response for an HTTP 408 `application/problem+json` response
+	ApplicationproblemJSON408 *ProblemDetails
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *ProblemDetails
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -5737,6 +5781,11 @@ func (r ProduceResponse) GetApplicationproblemJSON403() *ProblemDetails {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ProduceResponse) GetApplicationproblemJSON404() *ProblemDetails {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON408 returns the response for an HTTP 408 `application/problem+json` response
+func (r ProduceResponse) GetApplicationproblemJSON408() *ProblemDetails {
+	return r.ApplicationproblemJSON408
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -6719,6 +6768,13 @@ func ParseJoinGroupResponse(rsp *http.Response) (*JoinGroupResponse, error) {
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest ProblemDetails
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON408 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
 		var dest ProblemDetails
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6849,6 +6905,13 @@ func ParseCommitMemberOffsetsResponse(rsp *http.Response) (*CommitMemberOffsetsR
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest ProblemDetails
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON408 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest ProblemDetails
@@ -7128,6 +7191,13 @@ func ParseResetGroupOffsetsResponse(rsp *http.Response) (*ResetGroupOffsetsRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest ProblemDetails
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON408 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest ProblemDetails
@@ -7430,6 +7500,13 @@ func ParseCreateTopicResponse(rsp *http.Response) (*CreateTopicResponse, error) 
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest ProblemDetails
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON408 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest ProblemDetails
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7622,6 +7699,13 @@ func ParseUpdateTopicResponse(rsp *http.Response) (*UpdateTopicResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest ProblemDetails
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON408 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest ProblemDetails
@@ -7855,6 +7939,13 @@ func ParseProduceToPartitionResponse(rsp *http.Response) (*ProduceToPartitionRes
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest ProblemDetails
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON408 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ProblemDetails
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7957,6 +8048,13 @@ func ParseProduceResponse(rsp *http.Response) (*ProduceResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest ProblemDetails
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON408 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ProblemDetails
