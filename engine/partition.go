@@ -268,10 +268,11 @@ func (p *Partition) Read(from int64, maxRecords, maxBytes int) (ReadResult, erro
 		if err != nil {
 			return res, fmt.Errorf("read %s/%d: %w", p.topic, p.index, err)
 		}
-		// Keep only [from, hw) and the limits.
+		// Keep only records below the HW, within maxBytes; DecodeBatchRange
+		// already applied from and maxRecords.
 		kept := res.Records[:start]
 		for _, r := range res.Records[start:] {
-			if r.Offset >= off.HighWatermark || len(kept) >= maxRecords || (size >= maxBytes && len(kept) > 0) {
+			if r.Offset >= off.HighWatermark || (size >= maxBytes && len(kept) > 0) {
 				break
 			}
 			size += r.Size()

@@ -105,9 +105,9 @@ func growLog(b *testing.B, total, parts int) {
 }
 
 // reportPebble reports what Pebble wrote: WAL, flushed and compacted bytes
-// (sstables and blob files),
-// bytes moved between levels without rewriting, and compaction bytes per
-// flushed byte (the write amplification that grows with the data).
+// (sstables and blob files), bytes moved between levels without rewriting,
+// and compaction bytes per flushed byte (the write amplification that grows
+// with the data).
 func reportPebble(b *testing.B, db *storage.DB) {
 	m := db.Pebble().Metrics()
 	if testing.Verbose() {

@@ -93,7 +93,6 @@ func runPebble(ctx context.Context, fs *flag.FlagSet, args []string, stdout, std
 // options) but written directly, without the broker's log format.
 type appender struct {
 	store *storage.DB
-	db    *pebble.DB
 	value []byte
 	batch int
 	next  atomic.Int64 // next base offset to claim
@@ -117,7 +116,7 @@ func openAppender(dir string, batch, recordSize int) (*appender, error) {
 	for i := range v {
 		v[i] = letters[rng.IntN(len(letters))]
 	}
-	return &appender{store: store, db: store.Pebble(), value: v, batch: batch}, nil
+	return &appender{store: store, value: v, batch: batch}, nil
 }
 
 // append writes the batch at base and waits for its WAL sync.
@@ -127,7 +126,7 @@ func (a *appender) append(base int64) error {
 	key = binary.BigEndian.AppendUint64(key, 1)
 	key = binary.BigEndian.AppendUint32(key, 0)
 	key = binary.BigEndian.AppendUint64(key, uint64(base))
-	b := a.db.NewBatch()
+	b := a.store.Pebble().NewBatch()
 	defer b.Close()
 	if err := b.Set(key, a.value, nil); err != nil {
 		return err
