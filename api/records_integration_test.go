@@ -15,7 +15,9 @@ import (
 // checks that the read answer carries them byte for byte. Whole response
 // bodies are compared, not decoded values.
 func testProduceReadByteExact(t *testing.T, b *brokertest.Broker) {
-	createTopic(t, b, `{"name":"exact"}`)
+	// Fixed timestamps lie in the past; unlimited retention keeps the
+	// broker's 100ms retention loop from deleting them mid-test.
+	createTopic(t, b, `{"name":"exact","config":{"retention.ms":-1}}`)
 	values := []string{
 		`{"nested": {"a": [1, 2.50, {"b": null}], "deep": [[[{}]]]}, "u": "h\u00e9llo ✓ 😀", "esc": "tab\t\"q\" \\ \/ \ud83d\ude00"}`,
 		`1.0`,
@@ -290,7 +292,7 @@ func testLongPoll(t *testing.T, b *brokertest.Broker) {
 }
 
 func testOffsetsForTimestamp(t *testing.T, b *brokertest.Broker) {
-	createTopic(t, b, `{"name":"times"}`)
+	createTopic(t, b, `{"name":"times","config":{"retention.ms":-1}}`)
 	produce(t, b, "/topics/times/records", `{"records":[{"value":0,"timestamp":1000},{"value":1,"timestamp":3000}]}`)
 	produce(t, b, "/topics/times/records", `{"records":[{"value":2,"timestamp":2000},{"value":3,"timestamp":5000}]}`)
 	tests := []struct{ query, want string }{

@@ -47,7 +47,7 @@ var contractCalls = map[string]contractCall{
 	"GET /openapi.json": {status: 200},
 	"GET /docs":         {status: 302},
 	"POST /topics": {status: 201, body: func(f *fixtures) string {
-		return `{"name":"` + f.topic + `","partitions":2,"config":{"retention.ms":604800000}}`
+		return `{"name":"` + f.topic + `","partitions":2,"config":{"retention.ms":-1}}`
 	}},
 	"GET /topics":       {status: 200},
 	"GET /topics/{}":    {status: 200},
