@@ -261,7 +261,9 @@ func (p *Partition) Read(from int64, maxRecords, maxBytes int) (ReadResult, erro
 	size := 0
 	var hdr storage.BatchHeader
 	res.Records = make([]storage.Record, 0, min(int64(maxRecords), off.HighWatermark-from, 4096))
-	for it.Next() && len(res.Records) < maxRecords && (size < maxBytes || len(res.Records) == 0) {
+	// The limits are checked before Next: Next loads the batch's value, and a
+	// read that is already full must not fetch one more batch to discard it.
+	for len(res.Records) < maxRecords && (size < maxBytes || len(res.Records) == 0) && it.Next() {
 		b := append([]byte(nil), it.Batch()...)
 		start := len(res.Records)
 		hdr, res.Records, err = storage.DecodeBatchRange(res.Records, b, from, maxRecords-start)
