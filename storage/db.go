@@ -28,7 +28,8 @@ var ErrOlderFormat = errors.New("storage: data directory has an older format")
 type Options struct {
 	// FS is the file system; nil means the OS. Tests use vfs.NewMem().
 	FS vfs.FS
-	// CacheBytes is the block cache size (default 64 MiB).
+	// CacheBytes is the block cache size (default 64 MiB), over and above
+	// the memtables that Pebble charges to the same cache.
 	CacheBytes int64
 	// MemTableBytes is the memtable size (default 32 MiB).
 	MemTableBytes uint64
@@ -52,7 +53,11 @@ func Open(dir string, o Options) (*DB, error) {
 	if o.MemTableBytes == 0 {
 		o.MemTableBytes = 32 << 20
 	}
-	cache := pebble.NewCache(o.CacheBytes)
+	// Pebble charges memtables (up to MemTableStopWritesThreshold, 2, of
+	// them) against the block cache; without room for them on top, two 32 MiB
+	// memtables left a 64 MiB cache no room at all and every block read went
+	// to the file system.
+	cache := pebble.NewCache(o.CacheBytes + 2*int64(o.MemTableBytes))
 	defer cache.Unref()
 	// These Pebble options were picked by measurement (BenchmarkGrowingLog:
 	// 100-byte event-like JSON records in synced 1000-record appends, round

@@ -204,3 +204,30 @@ func TestBatchesLiveInBlobFiles(t *testing.T) {
 		t.Fatalf("after truncation and compaction, blob files still hold %d referenced bytes", m.BlobFiles.ReferencedValueSize)
 	}
 }
+
+// TestBlockCacheServesRepeatedReads: Pebble charges memtables against the
+// block cache, and a cache no larger than the memtables holds nothing, so
+// every read would go to the file system. A repeated read must be all hits.
+func TestBlockCacheServesRepeatedReads(t *testing.T) {
+	db := openMem(t, vfs.NewMem())
+	a := newAppender(t, db.DB, storage.PartitionID{TopicID: 42})
+	ts := make([]int64, 100)
+	a.add(ts, ts, ts)
+	p := db.Pebble()
+	if err := p.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// The memtables are charged in full again once appends resume.
+	other := newAppender(t, db.DB, storage.PartitionID{TopicID: 43})
+	for range 10 {
+		other.add(make([]int64, 5000))
+	}
+	readAll(t, db.DB, a.id, 0, 0)
+	before := p.Metrics().BlockCache
+	readAll(t, db.DB, a.id, 0, 150)
+	after := p.Metrics().BlockCache
+	if after.Misses != before.Misses || after.Hits == before.Hits {
+		t.Fatalf("repeated read: %d hits and %d misses (cache holds %d blocks, %d bytes)",
+			after.Hits-before.Hits, after.Misses-before.Misses, after.Count, after.Size)
+	}
+}

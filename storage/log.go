@@ -295,12 +295,22 @@ func (db *DB) TruncateHead(id PartitionID, newStart int64) (PartitionState, erro
 
 // LogIter walks a partition's batches in offset order.
 type LogIter struct {
-	it      *pebble.Iterator
-	id      PartitionID
-	from    int64
-	started bool
-	err     error
+	it       *pebble.Iterator
+	id       PartitionID
+	logStart int64
+	from     int64
+	narrowed bool
+	started  bool
+	err      error
 }
+
+// seekWindow is how far below a read's offset the first seek looks for the
+// batch holding it. A narrow lower bound lets Pebble skip, from its metadata
+// alone, every table that holds only older batches of the partition, so a
+// reader at the tail touches the memtable and the newest tables instead of
+// loading one table per level. Batches longer than the window are still
+// found: the seek widens to the whole log when the narrow one finds nothing.
+const seekWindow = 1 << 16
 
 // ReadLog returns an iterator over the batches of id, never below logStart,
 // starting with the one that would hold offset from: the last batch whose
@@ -309,11 +319,15 @@ type LogIter struct {
 // records before from. Close it when done.
 func (db *DB) ReadLog(id PartitionID, logStart, from int64) (*LogIter, error) {
 	_, hi := partBounds(prefixLog, id)
-	it, err := db.p.NewIter(&pebble.IterOptions{LowerBound: logKey(id, logStart), UpperBound: hi})
+	lo := logStart
+	if from-seekWindow > logStart {
+		lo = from - seekWindow
+	}
+	it, err := db.p.NewIter(&pebble.IterOptions{LowerBound: logKey(id, lo), UpperBound: hi})
 	if err != nil {
 		return nil, fmt.Errorf("storage: read %s: %w", id, err)
 	}
-	return &LogIter{it: it, id: id, from: from}, nil
+	return &LogIter{it: it, id: id, logStart: logStart, from: from, narrowed: lo > logStart}, nil
 }
 
 // Next advances to the next batch; false at the end or on error (see Err).
@@ -326,15 +340,33 @@ func (l *LogIter) Next() bool {
 		ok = l.it.Next()
 	default:
 		l.started = true
-		// The batch holding `from` is the last one whose base is <= from;
-		// when from lies below the lower bound, the first batch.
-		ok = l.it.SeekLT(logKey(l.id, l.from+1)) || l.it.First()
+		ok = l.seek()
 	}
 	if ok && len(l.it.Value()) < logPrefixSize {
 		l.err = fmt.Errorf("%w: short log value in %s", ErrCorrupt, l.id)
 		return false
 	}
 	return ok
+}
+
+// seek positions the iterator on the batch that would hold from: the last
+// batch whose base is at or below from, or the first batch when from lies
+// below the log start. With a narrowed lower bound, a batch found is the
+// right one (batches are contiguous); none found means the batch starts
+// below the bound, so the bound drops to the log start and the seek repeats.
+func (l *LogIter) seek() bool {
+	key := logKey(l.id, l.from+1)
+	if l.it.SeekLT(key) {
+		return true
+	}
+	if l.narrowed && l.it.Error() == nil {
+		_, hi := partBounds(prefixLog, l.id)
+		l.it.SetBounds(logKey(l.id, l.logStart), hi)
+		if l.it.SeekLT(key) {
+			return true
+		}
+	}
+	return l.it.First()
 }
 
 // Batch is the current encoded batch, valid until the next call to Next.
