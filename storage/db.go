@@ -28,7 +28,7 @@ var ErrOlderFormat = errors.New("storage: data directory has an older format")
 type Options struct {
 	// FS is the file system; nil means the OS. Tests use vfs.NewMem().
 	FS vfs.FS
-	// CacheBytes is the block cache size (default 64 MiB), over and above
+	// CacheBytes is the block cache size (default 32 MiB), over and above
 	// the memtables that Pebble charges to the same cache.
 	CacheBytes int64
 	// MemTableBytes is the memtable size (default 32 MiB).
@@ -48,7 +48,7 @@ type DB struct {
 // Open opens or creates the database in dir.
 func Open(dir string, o Options) (*DB, error) {
 	if o.CacheBytes <= 0 {
-		o.CacheBytes = 64 << 20
+		o.CacheBytes = 32 << 20
 	}
 	if o.MemTableBytes == 0 {
 		o.MemTableBytes = 32 << 20
