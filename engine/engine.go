@@ -21,6 +21,8 @@ type Engine struct {
 	cfg     Config
 	db      *storage.DB
 	metrics *metrics
+	// recent bounds the newest batches all partitions keep in memory.
+	recent *recentBudget
 
 	clusterID string
 
@@ -42,7 +44,7 @@ type Engine struct {
 // Open loads every topic from db.
 func Open(db *storage.DB, cfg Config) (*Engine, error) {
 	cfg.EnsureDefaults()
-	e := &Engine{cfg: cfg, db: db, topics: map[string]*Topic{}, closed: make(chan struct{})}
+	e := &Engine{cfg: cfg, db: db, recent: newRecentBudget(recentBudgetBytes), topics: map[string]*Topic{}, closed: make(chan struct{})}
 	e.metrics = newMetrics(cfg.Registerer, e)
 	id, err := db.GetMeta("cluster_id")
 	if err != nil {
@@ -69,7 +71,7 @@ func Open(db *storage.DB, cfg Config) (*Engine, error) {
 		if err := json.Unmarshal(value, &m); err != nil {
 			return fmt.Errorf("%w: %s: %v", storage.ErrCorrupt, name, err)
 		}
-		parts, err := openPartitions(db, m.Name, m.ID, 0, m.Partitions)
+		parts, err := e.openPartitions(m.Name, m.ID, 0, m.Partitions)
 		if err != nil {
 			return err
 		}
@@ -263,7 +265,7 @@ func (e *Engine) CreateTopic(spec TopicSpec) (TopicInfo, error) {
 	}
 	m := topicMeta{Name: spec.Name, ID: rand.Uint64(), Partitions: spec.Partitions,
 		ReplicationFactor: spec.ReplicationFactor, Config: cfg, CreatedMs: e.cfg.Now().UnixMilli()}
-	parts, err := openPartitions(e.db, m.Name, m.ID, 0, m.Partitions)
+	parts, err := e.openPartitions(m.Name, m.ID, 0, m.Partitions)
 	if err != nil {
 		return TopicInfo{}, err
 	}
@@ -333,7 +335,7 @@ func (e *Engine) UpdateTopic(name string, u TopicUpdate) (TopicInfo, error) {
 		case n > 10000:
 			return TopicInfo{}, fmt.Errorf("%w: partitions must be at most 10000", ErrInvalidRequest)
 		}
-		if added, err = openPartitions(e.db, m.Name, m.ID, m.Partitions, n); err != nil {
+		if added, err = e.openPartitions(m.Name, m.ID, m.Partitions, n); err != nil {
 			return TopicInfo{}, err
 		}
 		m.Partitions = n

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"sort"
 	"sync"
 
 	"github.com/fjord-streaming/fjord/storage"
@@ -38,6 +39,11 @@ type Partition struct {
 	epoch    int32
 	hwCh     chan struct{} // closed and replaced whenever hw advances or the partition closes
 	closed   bool
+	// recent is the run of newest batches kept in memory (recent.go),
+	// recentBytes its size, taken from budget.
+	recent      []recentBatch
+	recentBytes int
+	budget      *recentBudget
 }
 
 type appendReq struct {
@@ -48,9 +54,9 @@ type appendReq struct {
 	lead    chan struct{} // signalled when this request's goroutine leads the next round
 }
 
-func openPartition(db *storage.DB, topic string, topicID uint64, index int32) (*Partition, error) {
+func openPartition(db *storage.DB, budget *recentBudget, topic string, topicID uint64, index int32) (*Partition, error) {
 	p := &Partition{
-		topic: topic, index: index, db: db,
+		topic: topic, index: index, db: db, budget: budget,
 		id:   storage.PartitionID{TopicID: topicID, Partition: uint32(index)},
 		hwCh: make(chan struct{}),
 	}
@@ -87,6 +93,11 @@ func (p *Partition) Topic() string { return p.topic }
 func (p *Partition) Offsets() Offsets {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.offsetsLocked()
+}
+
+// offsetsLocked is Offsets with p.mu held.
+func (p *Partition) offsetsLocked() Offsets {
 	return Offsets{LogStart: p.start.LogStart, HighWatermark: p.hw, LogEnd: p.tail.EndOffset, LeaderEpoch: p.epoch,
 		Bytes: p.tail.Bytes - p.start.BytesBefore}
 }
@@ -112,6 +123,7 @@ func (p *Partition) close() {
 	if !p.closed {
 		p.closed = true
 		close(p.hwCh)
+		p.forgetRecent()
 	}
 }
 
@@ -154,10 +166,15 @@ func (p *Partition) flushRound() {
 	p.mu.Unlock()
 
 	var err error
+	var added []recentBatch
+	var batches [][]byte
 	if closed {
 		err = ErrTopicNotFound
 	} else {
-		tail, err = p.db.Append(p.id, tail, p.encode(reqs, tail.EndOffset, epoch), true)
+		batches = p.encode(reqs, tail.EndOffset, epoch)
+		if tail, err = p.db.Append(p.id, tail, batches, true); err == nil {
+			added = copyRecent(batches, tail.EndOffset)
+		}
 	}
 
 	// The new tail is published before writeMu is released, so that
@@ -166,6 +183,9 @@ func (p *Partition) flushRound() {
 	p.mu.Lock()
 	if err == nil {
 		p.tail = tail
+		if !p.closed {
+			p.remember(added, len(added) == len(batches))
+		}
 		p.advanceHW(tail.EndOffset)
 	}
 	for _, r := range reqs {
@@ -243,9 +263,13 @@ type ReadResult struct {
 // Read returns committed records (below the HW) starting at from: at most
 // maxRecords, and stopping once maxBytes is reached (but always at least one
 // record when any is available). from outside [log start, HW] is an
-// *OffsetOutOfRangeError.
+// *OffsetOutOfRangeError. A read that starts within the batches kept in
+// memory (recent.go) decodes those; any other reads Pebble.
 func (p *Partition) Read(from int64, maxRecords, maxBytes int) (ReadResult, error) {
-	off := p.Offsets()
+	p.mu.Lock()
+	off := p.offsetsLocked()
+	recent := p.recent
+	p.mu.Unlock()
 	res := ReadResult{Offsets: off, NextOffset: from}
 	if from < off.LogStart || from > off.HighWatermark {
 		return res, &OffsetOutOfRangeError{Offset: from, LogStartOffset: off.LogStart, HighWatermark: off.HighWatermark}
@@ -253,39 +277,16 @@ func (p *Partition) Read(from int64, maxRecords, maxBytes int) (ReadResult, erro
 	if from == off.HighWatermark || maxRecords <= 0 {
 		return res, nil
 	}
-	it, err := p.db.ReadLog(p.id, off.LogStart, from)
+	c := collector{from: from, maxRecords: maxRecords, maxBytes: maxBytes, hw: off.HighWatermark}
+	c.records = make([]storage.Record, 0, min(int64(maxRecords), off.HighWatermark-from, 4096))
+	var err error
+	if i := recentIndex(recent, from); i >= 0 {
+		err = c.fromMemory(recent[i:])
+	} else {
+		err = c.fromStorage(p.db, p.id, off.LogStart)
+	}
+	res.Records = c.records
 	if err != nil {
-		return res, err
-	}
-	defer it.Close()
-	size := 0
-	var hdr storage.BatchHeader
-	res.Records = make([]storage.Record, 0, min(int64(maxRecords), off.HighWatermark-from, 4096))
-	// The limits are checked before Next: Next loads the batch's value, and a
-	// read that is already full must not fetch one more batch to discard it.
-	for len(res.Records) < maxRecords && (size < maxBytes || len(res.Records) == 0) && it.Next() {
-		b := append([]byte(nil), it.Batch()...)
-		start := len(res.Records)
-		hdr, res.Records, err = storage.DecodeBatchRange(res.Records, b, from, maxRecords-start)
-		if err != nil {
-			return res, fmt.Errorf("read %s/%d: %w", p.topic, p.index, err)
-		}
-		// Keep only records below the HW, within maxBytes; DecodeBatchRange
-		// already applied from and maxRecords.
-		kept := res.Records[:start]
-		for _, r := range res.Records[start:] {
-			if r.Offset >= off.HighWatermark || (size >= maxBytes && len(kept) > 0) {
-				break
-			}
-			size += r.Size()
-			kept = append(kept, r)
-		}
-		res.Records = kept
-		if hdr.NextOffset() >= off.HighWatermark {
-			break
-		}
-	}
-	if err := it.Err(); err != nil {
 		return res, fmt.Errorf("read %s/%d: %w", p.topic, p.index, err)
 	}
 	if len(res.Records) == 0 || res.Records[0].Offset != from {
@@ -295,6 +296,84 @@ func (p *Partition) Read(from int64, maxRecords, maxBytes int) (ReadResult, erro
 	}
 	res.NextOffset = res.Records[len(res.Records)-1].Offset + 1
 	return res, nil
+}
+
+// recentIndex is the index of the kept batch that holds offset from, or -1
+// when from lies before the first one.
+func recentIndex(recent []recentBatch, from int64) int {
+	if len(recent) == 0 || from < recent[0].base {
+		return -1
+	}
+	i := sort.Search(len(recent), func(i int) bool { return recent[i].base > from })
+	return i - 1
+}
+
+// collector gathers the records of one read from consecutive batches.
+type collector struct {
+	from       int64
+	maxRecords int
+	maxBytes   int
+	hw         int64
+	records    []storage.Record
+	size       int
+}
+
+// full reports whether the read has all it may return.
+func (c *collector) full() bool {
+	return len(c.records) >= c.maxRecords || (c.size >= c.maxBytes && len(c.records) > 0)
+}
+
+// add takes the records of batch b that the read wants, and reports whether
+// b reached the HW (nothing after it may be returned). The records alias b.
+func (c *collector) add(b []byte) (atHW bool, err error) {
+	start := len(c.records)
+	hdr, recs, err := storage.DecodeBatchRange(c.records, b, c.from, c.maxRecords-start)
+	if err != nil {
+		return true, err
+	}
+	// Keep only records below the HW, within maxBytes; DecodeBatchRange
+	// already applied from and maxRecords.
+	kept := recs[:start]
+	for _, r := range recs[start:] {
+		if r.Offset >= c.hw || (c.size >= c.maxBytes && len(kept) > 0) {
+			break
+		}
+		c.size += r.Size()
+		kept = append(kept, r)
+	}
+	c.records = kept
+	return hdr.NextOffset() >= c.hw, nil
+}
+
+// fromMemory reads kept batches, whose bytes never change.
+func (c *collector) fromMemory(batches []recentBatch) error {
+	for _, b := range batches {
+		if c.full() {
+			return nil
+		}
+		if atHW, err := c.add(b.data); err != nil || atHW {
+			return err
+		}
+	}
+	return nil
+}
+
+// fromStorage reads the partition's log from Pebble.
+func (c *collector) fromStorage(db *storage.DB, id storage.PartitionID, logStart int64) error {
+	it, err := db.ReadLog(id, logStart, c.from)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	// The limits are checked before Next: Next loads the batch's value, and a
+	// read that is already full must not fetch one more batch to discard it.
+	for !c.full() && it.Next() {
+		// Pebble's buffer is valid only until Next; the records outlive it.
+		if atHW, err := c.add(append([]byte(nil), it.Batch()...)); err != nil || atHW {
+			return err
+		}
+	}
+	return it.Err()
 }
 
 // OffsetForTimestamp returns the first committed offset whose timestamp is at

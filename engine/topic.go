@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/fjord-streaming/fjord/engine/partitioner"
-	"github.com/fjord-streaming/fjord/storage"
 )
 
 var topicNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$`)
@@ -123,11 +122,11 @@ func (t *Topic) info(broker int32) TopicInfo {
 
 func metaName(name string) string { return "topic/" + name }
 
-// partitionIDs are the storage ids of partitions [from, to) of topic id.
-func openPartitions(db *storage.DB, name string, id uint64, from, to int32) ([]*Partition, error) {
+// openPartitions opens partitions [from, to) of topic name, whose id is id.
+func (e *Engine) openPartitions(name string, id uint64, from, to int32) ([]*Partition, error) {
 	var parts []*Partition
 	for i := from; i < to; i++ {
-		p, err := openPartition(db, name, id, i)
+		p, err := openPartition(e.db, e.recent, name, id, i)
 		if err != nil {
 			return nil, err
 		}
