@@ -101,8 +101,8 @@ func Open(dir string, o Options) (*DB, error) {
 	//     vs 2.9M records/s. Disk bytes written are the WAL plus one
 	//     uncompressed copy (2.0 GB vs 1.6 GB per GB appended).
 	//   - 32 MiB memtables, not 64: the test process peaked at 122 MB RSS instead
-	//     of 185 MB (up to two memtables live at once, plus the 64 MiB block
-	//     cache), with the same append and read rates (AppendSynced batch=1000:
+	//     of 185 MB (up to two memtables live at once), with the same append
+	//     and read rates (AppendSynced batch=1000:
 	//     1.59M vs 1.53M records/s; fill 1.8M vs 1.6M records/s). 16 MiB measured
 	//     within noise of 32 MiB, with twice the flushes.
 	//   - L0 compaction at 4 sublevels (Pebble's default); measured without
