@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/fjord-streaming/fjord/engine"
@@ -83,4 +84,55 @@ func BenchmarkProduce(b *testing.B) {
 		})
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	})
+}
+
+// BenchmarkReadTail reads the newest record of a partition that holds 1 M
+// records in flushed tables and then single-record batches, as a subscriber
+// woken by a produce does: from the batches the partition keeps in memory,
+// and from Pebble (a freshly opened engine keeps none).
+func BenchmarkReadTail(b *testing.B) {
+	dir := b.TempDir()
+	db, err := storage.Open(dir, storage.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Close() })
+	open := func() *engine.Engine {
+		e, err := engine.Open(db, engine.Config{BrokerID: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return e
+	}
+	e := open()
+	if _, err := e.CreateTopic(engine.TopicSpec{Name: "bench", Partitions: 1}); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, n := range append(slices.Repeat([]int{1000}, 1000), slices.Repeat([]int{1}, 100)...) {
+		if _, err := e.Produce(ctx, "bench", benchBatch(n), engine.AcksLeader); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := db.Pebble().Flush(); err != nil {
+		b.Fatal(err)
+	}
+	read := func(b *testing.B, e *engine.Engine) {
+		p, err := e.Partition("bench", 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		last := p.Offsets().HighWatermark - 1
+		b.ReportAllocs()
+		for b.Loop() {
+			if res, err := p.Read(last, 1, 1<<20); err != nil || len(res.Records) != 1 {
+				b.Fatalf("read %d: %v, %d records", last, err, len(res.Records))
+			}
+		}
+	}
+	b.Run("from=memory", func(b *testing.B) { read(b, e) })
+	e.Close()
+	e = open()
+	defer e.Close()
+	b.Run("from=pebble", func(b *testing.B) { read(b, e) })
 }
