@@ -252,12 +252,13 @@ func (g *groupsAPI) memberRecords(c echo.Context) error {
 	b = append(b, `,"assignments":`...)
 	b = appendAssignments(b, res.Assignments)
 	b = append(b, `,"records":[`...)
+	var enc wire.Encoder
 	for i := range res.Records {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		r := &res.Records[i]
-		b = wire.AppendRecord(b, r.Topic, r.Partition, &r.Record)
+		b = enc.AppendRecord(b, r.Topic, r.Partition, &r.Record)
 	}
 	b = append(b, "]}"...)
 	*bp = b

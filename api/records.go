@@ -124,17 +124,19 @@ func (s *Server) produce(c echo.Context) error {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	b := append((*bp)[:0], `{"offsets":[`...)
+	// Partitions and timestamps repeat down the answer and offsets count up.
+	var partition, offset, timestamp wire.Digits
 	for i, r := range results {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"partition":`...)
-		b = strconv.AppendInt(b, int64(r.Partition), 10)
+		b = partition.Append(b, int64(r.Partition))
 		if r.Err != nil {
 			status = http.StatusMultiStatus
 			_, code := problem.Classify(r.Err)
 			b = append(b, `,"timestamp":`...)
-			b = strconv.AppendInt(b, r.Timestamp, 10)
+			b = timestamp.Append(b, r.Timestamp)
 			b = append(b, `,"error":{"code":`...)
 			b = wire.AppendString(b, code)
 			b = append(b, `,"message":`...)
@@ -143,9 +145,9 @@ func (s *Server) produce(c echo.Context) error {
 			continue
 		}
 		b = append(b, `,"offset":`...)
-		b = strconv.AppendInt(b, r.Offset, 10)
+		b = offset.Append(b, r.Offset)
 		b = append(b, `,"timestamp":`...)
-		b = strconv.AppendInt(b, r.Timestamp, 10)
+		b = timestamp.Append(b, r.Timestamp)
 		b = append(b, '}')
 	}
 	b = append(b, "]}\n"...)
@@ -342,11 +344,12 @@ func (s *Server) readRecords(c echo.Context) error {
 	b = append(b, `,"next_offset":`...)
 	b = strconv.AppendInt(b, res.NextOffset, 10)
 	b = append(b, `,"records":[`...)
+	var enc wire.Encoder
 	for i := range res.Records {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = wire.AppendRecord(b, "", 0, &res.Records[i])
+		b = enc.AppendRecord(b, "", 0, &res.Records[i])
 	}
 	b = append(b, "]}\n"...)
 	*bp = b

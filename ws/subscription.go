@@ -231,6 +231,7 @@ func (s *logSub) read(maxRecords int64, maxBytes int) (*[]byte, int, error) {
 	b := recordsHead(*bp, s.id)
 	head := len(b)
 	n := 0
+	var enc wire.Encoder
 	for i := 0; i < len(s.parts) && int64(n) < maxRecords && len(b)-head < maxBytes; i++ {
 		cur := &s.parts[(s.rr+i)%len(s.parts)]
 		if cur.p.Offsets().HighWatermark <= cur.next {
@@ -245,7 +246,7 @@ func (s *logSub) read(maxRecords int64, maxBytes int) (*[]byte, int, error) {
 			if n > 0 {
 				b = append(b, ',')
 			}
-			b = wire.AppendRecord(b, s.topic.Name(), cur.p.Index(), &res.Records[j])
+			b = enc.AppendRecord(b, s.topic.Name(), cur.p.Index(), &res.Records[j])
 			n++
 		}
 		cur.next = res.NextOffset

@@ -112,5 +112,17 @@ func BenchmarkAppendRecord(b *testing.B) {
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 		})
+		b.Run("records="+strconv.Itoa(n)+"/encoder", func(b *testing.B) {
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				dst = dst[:0]
+				var e Encoder
+				for i := range recs {
+					dst = e.AppendRecord(dst, "orders", 3, &recs[i])
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
 	}
 }

@@ -23,19 +23,36 @@ import (
 //
 // A FormatJSON value is trusted to be valid JSON, as the decoders guarantee;
 // an empty one is written as null.
+//
+// An Encoder writes the same bytes faster when it writes many records.
 func AppendRecord(dst []byte, topic string, partition int32, r *storage.Record) []byte {
+	var e Encoder
+	return e.AppendRecord(dst, topic, partition, r)
+}
+
+// Encoder appends the records of one answer. Down a read, partitions repeat,
+// offsets count up by one and timestamps repeat within a batch, so it keeps
+// the digits it wrote last for each and reuses or counts them up instead of
+// formatting every number anew. The zero value is ready; use one per answer
+// (or per goroutine).
+type Encoder struct {
+	partition, offset, timestamp Digits
+}
+
+// AppendRecord appends r as AppendRecord does.
+func (e *Encoder) AppendRecord(dst []byte, topic string, partition int32, r *storage.Record) []byte {
 	if topic != "" {
 		dst = append(dst, `{"topic":`...)
 		dst = AppendString(dst, topic)
 		dst = append(dst, `,"partition":`...)
-		dst = strconv.AppendInt(dst, int64(partition), 10)
+		dst = e.partition.Append(dst, int64(partition))
 		dst = append(dst, `,"offset":`...)
 	} else {
 		dst = append(dst, `{"offset":`...)
 	}
-	dst = strconv.AppendInt(dst, r.Offset, 10)
+	dst = e.offset.Append(dst, r.Offset)
 	dst = append(dst, `,"timestamp":`...)
-	dst = strconv.AppendInt(dst, r.Timestamp, 10)
+	dst = e.timestamp.Append(dst, r.Timestamp)
 
 	switch r.KeyFormat {
 	case storage.FormatNull:
@@ -149,3 +166,40 @@ var plain = func() (t [utf8.RuneSelf]bool) {
 	}
 	return t
 }()
+
+// Digits appends decimal integers, reusing the digits of the previous one when
+// the value repeats and counting them up when it is the previous one plus
+// one. The zero value is ready.
+type Digits struct {
+	v      int64
+	digits [20]byte // the decimal form of v: at most 19 digits and a sign
+	n      int      // digits in use; 0 before the first Append
+}
+
+// Append appends v's decimal form to b.
+func (c *Digits) Append(b []byte, v int64) []byte {
+	switch {
+	case c.n > 0 && v == c.v:
+	case c.n > 0 && v == c.v+1 && v > 0 && c.increment():
+		c.v = v
+	default:
+		c.v = v
+		c.n = len(strconv.AppendInt(c.digits[:0], v, 10))
+	}
+	return append(b, c.digits[:c.n]...)
+}
+
+// increment adds one to the held digits of a non-negative number; false,
+// changing nothing, when they are all nines (the number grows a digit).
+func (c *Digits) increment() bool {
+	for i := c.n - 1; i >= 0; i-- {
+		if c.digits[i] != '9' {
+			c.digits[i]++
+			for j := i + 1; j < c.n; j++ {
+				c.digits[j] = '0'
+			}
+			return true
+		}
+	}
+	return false
+}
