@@ -10,7 +10,9 @@ import (
 // at the tail (WebSocket subscribers, long polls woken by a produce) decode
 // them without opening a Pebble iterator. The copies form one contiguous run
 // of batches ending at the LEO. The run is replaced, never changed in place,
-// so a reader's snapshot stays valid while appends go on.
+// so a reader's snapshot stays valid while appends go on. Whatever rewrites
+// the log's tail (a follower truncating to its leader's log, once there is
+// replication) must forgetRecent first.
 const (
 	// recentMaxBatches and recentMaxBytes bound one partition's run; a
 	// batch larger than recentMaxBytes is never kept (its readers are few
