@@ -65,17 +65,14 @@ func copyRecent(batches [][]byte, leo int64) []recentBatch {
 	}
 	out := make([]recentBatch, n)
 	base := leo
-	for i := range n {
-		b := batches[len(batches)-n+i]
-		out[i].data = append([]byte(nil), b...)
-	}
 	for i := n - 1; i >= 0; i-- {
-		h, err := storage.DecodeBatchHeader(out[i].data)
+		b := batches[len(batches)-n+i]
+		h, err := storage.DecodeBatchHeader(b)
 		if err != nil {
 			return nil
 		}
 		base -= int64(h.Count)
-		out[i].base = base
+		out[i] = recentBatch{base: base, data: append([]byte(nil), b...)}
 	}
 	return out
 }
@@ -85,7 +82,7 @@ func copyRecent(batches [][]byte, leo int64) []recentBatch {
 // holds every batch of the write (otherwise the run would have a gap and
 // starts over with added). p.mu must be held.
 func (p *Partition) remember(added []recentBatch, allWritten bool) {
-	if !allWritten || len(added) == 0 {
+	if !allWritten {
 		p.forgetRecent()
 	}
 	if len(added) == 0 {
@@ -100,8 +97,6 @@ func (p *Partition) remember(added []recentBatch, allWritten bool) {
 		keepSize -= len(keep[0].data)
 		keep = keep[1:]
 	}
-	next := make([]recentBatch, 0, len(keep)+len(added))
-	next = append(append(next, keep...), added...)
 	delta := keepSize + size - p.recentBytes
 	if delta > 0 && !p.budget.take(delta) {
 		p.forgetRecent()
@@ -110,7 +105,8 @@ func (p *Partition) remember(added []recentBatch, allWritten bool) {
 	if delta < 0 {
 		p.budget.give(-delta)
 	}
-	p.recent, p.recentBytes = next, p.recentBytes+delta
+	next := make([]recentBatch, 0, len(keep)+len(added))
+	p.recent, p.recentBytes = append(append(next, keep...), added...), keepSize+size
 }
 
 // forgetRecent drops the run and returns its bytes to the budget. p.mu
