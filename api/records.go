@@ -327,9 +327,16 @@ func (s *Server) readRecords(c echo.Context) error {
 	if r := c.QueryParam("replica"); r != "" && r != "local" && r != "leader" {
 		return invalid(fmt.Sprintf("replica=%q must be local or leader", r))
 	}
-	res, err := s.engine.Fetch(c.Request().Context(), topic, part, req)
+	fetch := s.engine.Fetch
+	if c.QueryParam("replica") == "local" {
+		fetch = s.engine.FetchLocal
+	}
+	res, err := fetch(c.Request().Context(), topic, part, req)
 	if err != nil {
 		return err
+	}
+	if res.Broker != 0 {
+		c.Response().Header().Set("X-Fjord-Broker", strconv.Itoa(int(res.Broker)))
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)

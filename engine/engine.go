@@ -25,15 +25,22 @@ type Engine struct {
 	recent *recentBudget
 
 	clusterID string
+	// env is shared by every partition.
+	env *partitionEnv
+	// admin decides topic changes; nil makes this engine a one-broker
+	// cluster that decides them itself (SetCluster).
+	admin Admin
 
-	// adminMu serializes topic administration (create, patch, delete).
+	// adminMu serializes applying topic changes.
 	adminMu sync.Mutex
-	// mu guards topics, version, onDelete and onChange.
+	// mu guards topics, version, versionCh, onDelete and onChange.
 	mu       sync.RWMutex
 	topics   map[string]*Topic
 	version  int64
-	onDelete []func(topic string)
-	onChange []func(topic string, partitions int32)
+	// versionCh is closed and replaced whenever version changes.
+	versionCh chan struct{}
+	onDelete  []func(topic string)
+	onChange  []func(topic string, partitions int32)
 
 	// bg tracks background appends (acks=0) and loops.
 	bg     sync.WaitGroup
@@ -44,7 +51,9 @@ type Engine struct {
 // Open loads every topic from db.
 func Open(db *storage.DB, cfg Config) (*Engine, error) {
 	cfg.EnsureDefaults()
-	e := &Engine{cfg: cfg, db: db, recent: newRecentBudget(recentBudgetBytes), topics: map[string]*Topic{}, closed: make(chan struct{})}
+	e := &Engine{cfg: cfg, db: db, recent: newRecentBudget(recentBudgetBytes), topics: map[string]*Topic{},
+		closed: make(chan struct{}), versionCh: make(chan struct{})}
+	e.env = &partitionEnv{self: cfg.BrokerID, db: db, budget: e.recent, stop: e.closed, bg: &e.bg}
 	e.metrics = newMetrics(cfg.Registerer, e)
 	id, err := db.GetMeta("cluster_id")
 	if err != nil {
@@ -71,11 +80,12 @@ func Open(db *storage.DB, cfg Config) (*Engine, error) {
 		if err := json.Unmarshal(value, &m); err != nil {
 			return fmt.Errorf("%w: %s: %v", storage.ErrCorrupt, name, err)
 		}
-		parts, err := e.openPartitions(m.Name, m.ID, 0, m.Partitions)
+		md := m.metadata(cfg.BrokerID)
+		parts, err := e.openPartitions(m.Name, m.ID, 0, md.Partitions)
 		if err != nil {
 			return err
 		}
-		e.topics[m.Name] = newTopic(m, parts)
+		e.topics[m.Name] = newTopic(metaOf(md), parts)
 		return nil
 	})
 	if err != nil {
@@ -84,13 +94,34 @@ func Open(db *storage.DB, cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// ClusterID is the id made when the data directory was formatted.
-func (e *Engine) ClusterID() string { return e.clusterID }
+// ClusterID is the id made when the data directory was formatted, or the
+// cluster's once SetClusterID was called.
+func (e *Engine) ClusterID() string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.clusterID
+}
+
+// SetClusterID takes the id of the cluster this broker belongs to.
+func (e *Engine) SetClusterID(id string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.clusterID = id
+}
+
+// SetCluster makes the engine a member of a cluster: admin decides topic
+// changes, and remote reaches partitions led by other brokers. Call it
+// before serving.
+func (e *Engine) SetCluster(admin Admin, remote Remote) {
+	e.admin = admin
+	e.env.remote = remote
+}
 
 // BrokerID is this broker's id.
 func (e *Engine) BrokerID() int32 { return e.cfg.BrokerID }
 
-// MetadataVersion increases with every topic change.
+// MetadataVersion increases with every topic change: in a cluster it is the
+// index of the metadata log entry applied last.
 func (e *Engine) MetadataVersion() int64 {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
@@ -147,7 +178,7 @@ func (e *Engine) ApplyRetention() {
 	for _, t := range e.topicList() {
 		cfg := t.Config()
 		for _, p := range t.Partitions() {
-			if _, err := p.applyRetention(cfg, now); err != nil {
+			if _, err := p.applyRetention(cfg, now); err != nil && !isErr(err, ErrNotLeader) {
 				e.cfg.Logger.Error("retention failed", "topic", t.Name(), "partition", p.index, "err", err)
 			}
 		}
@@ -204,7 +235,7 @@ func (e *Engine) Topics(includeInternal bool) []TopicInfo {
 	var out []TopicInfo
 	for _, t := range e.topicList() {
 		if includeInternal || !IsInternalTopic(t.meta.Name) {
-			out = append(out, t.info(e.cfg.BrokerID))
+			out = append(out, t.info(false))
 		}
 	}
 	return out
@@ -216,185 +247,6 @@ func (e *Engine) DescribeTopic(name string) (TopicInfo, error) {
 	if err != nil {
 		return TopicInfo{}, err
 	}
-	return t.info(e.cfg.BrokerID), nil
+	return t.info(true), nil
 }
 
-// TopicSpec is a topic to create. Zero Partitions and ReplicationFactor take defaults.
-type TopicSpec struct {
-	Name              string
-	Partitions        int32
-	ReplicationFactor int32
-	Config            map[string]int64
-	// Internal allows a reserved "__" name; only the broker itself sets it.
-	Internal bool
-}
-
-// liveBrokers is the number of brokers placement may use.
-func (e *Engine) liveBrokers() int32 { return 1 }
-
-// CreateTopic creates a topic with a fresh id.
-func (e *Engine) CreateTopic(spec TopicSpec) (TopicInfo, error) {
-	if spec.Internal {
-		if !IsInternalTopic(spec.Name) {
-			return TopicInfo{}, fmt.Errorf("%w: internal topic %q must start with \"__\"", ErrInvalidTopicName, spec.Name)
-		}
-	} else if err := ValidateTopicName(spec.Name); err != nil {
-		return TopicInfo{}, err
-	}
-	if spec.Partitions == 0 {
-		spec.Partitions = e.cfg.DefaultPartitions
-	}
-	if spec.Partitions < 1 || spec.Partitions > 10000 {
-		return TopicInfo{}, fmt.Errorf("%w: partitions must be between 1 and 10000", ErrInvalidRequest)
-	}
-	live := e.liveBrokers()
-	if spec.ReplicationFactor == 0 {
-		spec.ReplicationFactor = min(3, live)
-	}
-	if spec.ReplicationFactor < 1 || spec.ReplicationFactor > live {
-		return TopicInfo{}, fmt.Errorf("%w: replication_factor %d must be between 1 and the %d live broker(s)", ErrInvalidRequest, spec.ReplicationFactor, live)
-	}
-	cfg, err := e.cfg.DefaultTopicConfig.Apply(spec.Config)
-	if err != nil {
-		return TopicInfo{}, err
-	}
-	e.adminMu.Lock()
-	defer e.adminMu.Unlock()
-	if _, err := e.Topic(spec.Name); err == nil {
-		return TopicInfo{}, fmt.Errorf("%w: topic %q already exists", ErrTopicExists, spec.Name)
-	}
-	m := topicMeta{Name: spec.Name, ID: rand.Uint64(), Partitions: spec.Partitions,
-		ReplicationFactor: spec.ReplicationFactor, Config: cfg, CreatedMs: e.cfg.Now().UnixMilli()}
-	parts, err := e.openPartitions(m.Name, m.ID, 0, m.Partitions)
-	if err != nil {
-		return TopicInfo{}, err
-	}
-	t := newTopic(m, parts)
-	if err := e.saveTopic(m); err != nil {
-		return TopicInfo{}, err
-	}
-	e.mu.Lock()
-	e.topics[m.Name] = t
-	e.mu.Unlock()
-	e.cfg.Logger.Info("topic created", "topic", m.Name, "partitions", m.Partitions)
-	e.topicChanged(m.Name, m.Partitions)
-	return t.info(e.cfg.BrokerID), nil
-}
-
-// saveTopic persists m and bumps the metadata version. adminMu must be held.
-func (e *Engine) saveTopic(m topicMeta) error {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	if err := e.db.PutMeta(metaName(m.Name), b); err != nil {
-		return err
-	}
-	return e.bumpVersion()
-}
-
-func (e *Engine) bumpVersion() error {
-	e.mu.Lock()
-	e.version++
-	v := e.version
-	e.mu.Unlock()
-	return e.db.PutMeta("metadata_version", []byte(strconv.FormatInt(v, 10)))
-}
-
-// TopicUpdate changes a topic: more partitions and/or config keys.
-type TopicUpdate struct {
-	Partitions *int32
-	Config     map[string]int64
-}
-
-// UpdateTopic applies u. Fewer partitions is ErrPartitionDecrease.
-func (e *Engine) UpdateTopic(name string, u TopicUpdate) (TopicInfo, error) {
-	if err := userTopic(name); err != nil {
-		return TopicInfo{}, err
-	}
-	e.adminMu.Lock()
-	defer e.adminMu.Unlock()
-	t, err := e.Topic(name)
-	if err != nil {
-		return TopicInfo{}, err
-	}
-	t.mu.RLock()
-	m := t.meta
-	t.mu.RUnlock()
-	if u.Config != nil {
-		if m.Config, err = m.Config.Apply(u.Config); err != nil {
-			return TopicInfo{}, err
-		}
-	}
-	var added []*Partition
-	if u.Partitions != nil {
-		n := *u.Partitions
-		switch {
-		case n < m.Partitions:
-			return TopicInfo{}, fmt.Errorf("%w: %s has %d partitions, asked for %d", ErrPartitionDecrease, name, m.Partitions, n)
-		case n > 10000:
-			return TopicInfo{}, fmt.Errorf("%w: partitions must be at most 10000", ErrInvalidRequest)
-		}
-		if added, err = e.openPartitions(m.Name, m.ID, m.Partitions, n); err != nil {
-			return TopicInfo{}, err
-		}
-		m.Partitions = n
-	}
-	if err := e.saveTopic(m); err != nil {
-		return TopicInfo{}, err
-	}
-	t.mu.Lock()
-	t.meta = m
-	t.parts = append(t.parts, added...)
-	t.mu.Unlock()
-	e.topicChanged(m.Name, m.Partitions)
-	return t.info(e.cfg.BrokerID), nil
-}
-
-// DeleteTopic removes a topic and its data, then runs the OnTopicDeleted hooks.
-func (e *Engine) DeleteTopic(name string) error {
-	if err := userTopic(name); err != nil {
-		return err
-	}
-	e.adminMu.Lock()
-	defer e.adminMu.Unlock()
-	t, err := e.Topic(name)
-	if err != nil {
-		return err
-	}
-	e.mu.Lock()
-	delete(e.topics, name)
-	hooks := append([]func(string){}, e.onDelete...)
-	e.mu.Unlock()
-	for _, p := range t.Partitions() {
-		p.close()
-	}
-	// Wait for in-flight appends to finish before the range deletion.
-	for _, p := range t.Partitions() {
-		p.writeMu.Lock()
-		p.writeMu.Unlock() //nolint:staticcheck // a barrier
-	}
-	if err := e.db.DeleteTopic(t.meta.ID, metaName(name)); err != nil {
-		return err
-	}
-	if err := e.bumpVersion(); err != nil {
-		return err
-	}
-	e.metrics.dropTopic(name)
-	for _, h := range hooks {
-		h(name)
-	}
-	e.cfg.Logger.Info("topic deleted", "topic", name)
-	return nil
-}
-
-// EnsureTopic returns the named topic, creating it with spec when missing.
-func (e *Engine) EnsureTopic(spec TopicSpec) (*Topic, error) {
-	if t, err := e.Topic(spec.Name); err == nil {
-		return t, nil
-	}
-	if _, err := e.CreateTopic(spec); err != nil && !isErr(err, ErrTopicExists) {
-		return nil, err
-	}
-	return e.Topic(spec.Name)
-}

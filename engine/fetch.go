@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -28,7 +29,51 @@ func (e *Engine) Fetch(ctx context.Context, topic string, partition int32, req F
 	if err != nil {
 		return ReadResult{}, err
 	}
-	off := p.Offsets()
+	leader, local, err := p.leader()
+	switch {
+	case err != nil:
+		return ReadResult{}, err
+	case !local:
+		req.Wait = min(req.Wait, e.cfg.MaxWait)
+		res, err := e.env.remote.Fetch(ctx, leader, topic, partition, req)
+		if err == nil {
+			p.observeLeader(leader, res.Offsets)
+		}
+		return res, err
+	}
+	return e.fetchLocal(ctx, p, req, false)
+}
+
+// FetchLeader is Fetch as the partition's leader, for another broker: it
+// never forwards again (ErrNotLeader).
+func (e *Engine) FetchLeader(ctx context.Context, topic string, partition int32, req FetchRequest) (ReadResult, error) {
+	p, err := e.Partition(topic, partition)
+	if err != nil {
+		return ReadResult{}, err
+	}
+	if !p.Leading() {
+		return ReadResult{}, fmt.Errorf("%s/%d: %w", topic, partition, ErrNotLeader)
+	}
+	return e.fetchLocal(ctx, p, req, false)
+}
+
+// FetchLocal reads this broker's own replica (replica=local), bounded by
+// its own high watermark; ErrNotAReplica when it holds none.
+func (e *Engine) FetchLocal(ctx context.Context, topic string, partition int32, req FetchRequest) (ReadResult, error) {
+	p, err := e.Partition(topic, partition)
+	if err != nil {
+		return ReadResult{}, err
+	}
+	if !slices.Contains(p.Placement().Replicas, e.cfg.BrokerID) {
+		return ReadResult{}, fmt.Errorf("%w: broker %d holds no replica of %s/%d", ErrNotAReplica, e.cfg.BrokerID, topic, partition)
+	}
+	return e.fetchLocal(ctx, p, req, true)
+}
+
+// fetchLocal long-polls this broker's replica of p.
+func (e *Engine) fetchLocal(ctx context.Context, p *Partition, req FetchRequest, follower bool) (ReadResult, error) {
+	topic := p.topic
+	off := p.LocalOffsets()
 	from := req.Offset
 	switch from {
 	case OffsetEarliest:
@@ -42,8 +87,11 @@ func (e *Engine) Fetch(ctx context.Context, topic string, partition int32, req F
 	wait := min(req.Wait, e.cfg.MaxWait)
 	var timer *time.Timer
 	for {
-		changed := p.HighWatermarkChanged()
-		res, err := p.Read(from, req.MaxRecords, req.MaxBytes)
+		changed := p.localChanged()
+		if !follower && !p.Leading() {
+			return ReadResult{NextOffset: from}, fmt.Errorf("%s/%d: %w", topic, p.index, ErrNotLeader)
+		}
+		res, err := p.ReadLocal(from, req.MaxRecords, req.MaxBytes)
 		if err != nil || len(res.Records) > 0 || wait <= 0 {
 			e.metrics.read(topic, res.Records)
 			return res, err
@@ -84,7 +132,61 @@ func (e *Engine) OffsetForTimestamp(topic string, partition int32, ts int64) (Of
 	if err != nil {
 		return OffsetsForTimestamp{}, err
 	}
-	res := OffsetsForTimestamp{Offsets: p.Offsets()}
-	res.Offset, res.Found, err = p.OffsetForTimestamp(ts)
+	if _, local, err := p.leader(); err != nil {
+		return OffsetsForTimestamp{}, err
+	} else if !local {
+		return p.offsetForTimestampLeader(ts)
+	}
+	return offsetForTimestampLocal(p, ts)
+}
+
+// OffsetForTimestampLeader is OffsetForTimestamp as the partition's leader,
+// for another broker: it never forwards again (ErrNotLeader).
+func (e *Engine) OffsetForTimestampLeader(topic string, partition int32, ts int64) (OffsetsForTimestamp, error) {
+	p, err := e.Partition(topic, partition)
+	if err != nil {
+		return OffsetsForTimestamp{}, err
+	}
+	if !p.Leading() {
+		return OffsetsForTimestamp{}, fmt.Errorf("%s/%d: %w", topic, partition, ErrNotLeader)
+	}
+	return offsetForTimestampLocal(p, ts)
+}
+
+func offsetForTimestampLocal(p *Partition, ts int64) (OffsetsForTimestamp, error) {
+	res := OffsetsForTimestamp{Offsets: p.LocalOffsets()}
+	var err error
+	res.Offset, res.Found, err = p.offsetForTimestampLocal(ts)
 	return res, err
+}
+
+// WaitOffsets returns the leader's offsets of a partition once its high
+// watermark is above knownHW, or when wait has passed; another broker's
+// mirror long-polls it. It never forwards (ErrNotLeader).
+func (e *Engine) WaitOffsets(ctx context.Context, topic string, partition int32, knownHW int64, wait time.Duration) (Offsets, error) {
+	p, err := e.Partition(topic, partition)
+	if err != nil {
+		return Offsets{}, err
+	}
+	timer := time.NewTimer(min(wait, e.cfg.MaxWait))
+	defer timer.Stop()
+	for {
+		changed := p.localChanged()
+		if !p.Leading() {
+			return Offsets{}, fmt.Errorf("%s/%d: %w", topic, partition, ErrNotLeader)
+		}
+		off := p.LocalOffsets()
+		if off.HighWatermark > knownHW || p.Closed() || wait <= 0 {
+			return off, nil
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return p.LocalOffsets(), nil
+		case <-ctx.Done():
+			return off, ctx.Err()
+		case <-e.closed:
+			return off, nil
+		}
+	}
 }

@@ -99,7 +99,7 @@ func (c *partitionCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *partitionCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, t := range c.e.topicList() {
 		for _, p := range t.Partitions() {
-			o := p.Offsets()
+			o := p.LocalOffsets()
 			lv := []string{t.Name(), strconv.Itoa(int(p.index))}
 			ch <- prometheus.MustNewConstMetric(descLEO, prometheus.GaugeValue, float64(o.LogEnd), lv...)
 			ch <- prometheus.MustNewConstMetric(descHW, prometheus.GaugeValue, float64(o.HighWatermark), lv...)

@@ -22,6 +22,10 @@ type Partition struct {
 	index int32
 	id    storage.PartitionID
 	db    *storage.DB
+	env   *partitionEnv
+	// mirror follows the leader's offsets while another broker leads
+	// (mirror.go).
+	mirror mirror
 
 	// writeMu is held by the one goroutine writing to storage (the group
 	// commit leader or retention), so on-disk state is written in order.
@@ -37,8 +41,10 @@ type Partition struct {
 	start    storage.PartitionState // the log start and the bytes below it
 	hw       int64
 	epoch    int32
-	hwCh     chan struct{} // closed and replaced whenever hw advances or the partition closes
+	hwCh     chan struct{} // closed and replaced whenever hw advances, leadership moves or the partition closes
 	closed   bool
+	// place is the partition's placement as the metadata log says.
+	place Placement
 	// recent is the run of newest batches kept in memory (recent.go),
 	// recentBytes its size, taken from budget.
 	recent      []recentBatch
@@ -54,24 +60,101 @@ type appendReq struct {
 	lead    chan struct{} // signalled when this request's goroutine leads the next round
 }
 
-func openPartition(db *storage.DB, budget *recentBudget, topic string, topicID uint64, index int32) (*Partition, error) {
+// partitionEnv is what every partition of an engine shares.
+type partitionEnv struct {
+	self   int32
+	db     *storage.DB
+	budget *recentBudget
+	// remote reaches other brokers; nil on an engine of its own.
+	remote Remote
+	// stop ends the partitions' background work; bg counts it.
+	stop <-chan struct{}
+	bg   *sync.WaitGroup
+}
+
+func openPartition(env *partitionEnv, topic string, topicID uint64, index int32, place Placement) (*Partition, error) {
 	p := &Partition{
-		topic: topic, index: index, db: db, budget: budget,
+		topic: topic, index: index, db: env.db, budget: env.budget, env: env,
 		id:   storage.PartitionID{TopicID: topicID, Partition: uint32(index)},
 		hwCh: make(chan struct{}),
 	}
-	rec, err := db.LoadPartition(p.id)
+	p.mirror.changed = make(chan struct{})
+	rec, err := env.db.LoadPartition(p.id)
 	if err != nil {
 		return nil, err
 	}
 	p.tail, p.start, p.hw, p.epoch = rec.Tail, rec.State, rec.Tail.EndOffset, rec.LeaderEpoch
-	if p.epoch < 0 {
-		p.epoch = 0
-		if err := db.PutLeaderEpoch(p.id, 0, p.tail.EndOffset); err != nil {
-			return nil, err
-		}
+	if err := p.setPlacement(place); err != nil {
+		return nil, err
 	}
 	return p, nil
+}
+
+// setPlacement takes the partition's placement from the metadata log. A
+// broker that becomes leader records the new leader epoch, starting at its
+// log end, before it accepts an append. Waiters wake whenever leadership
+// moves, so that they look again at who serves them.
+func (p *Partition) setPlacement(pl Placement) error {
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
+	p.mu.Lock()
+	old, leo, epoch := p.place, p.tail.EndOffset, p.epoch
+	p.mu.Unlock()
+	lead := pl.Leader == p.env.self
+	// epoch is the latest recorded here, -1 when none is.
+	if lead && pl.LeaderEpoch > epoch {
+		if err := p.db.PutLeaderEpoch(p.id, pl.LeaderEpoch, leo); err != nil {
+			return fmt.Errorf("%s/%d: record leader epoch %d: %w", p.topic, p.index, pl.LeaderEpoch, err)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.place = clonePlacement(pl)
+	if lead {
+		p.epoch = pl.LeaderEpoch
+	}
+	if old.Leader != pl.Leader && !p.closed {
+		close(p.hwCh)
+		p.hwCh = make(chan struct{})
+		p.mirror.leaderMoved()
+	}
+	return nil
+}
+
+func clonePlacement(pl Placement) Placement {
+	pl.Replicas = append([]int32(nil), pl.Replicas...)
+	pl.ISR = append([]int32(nil), pl.ISR...)
+	return pl
+}
+
+// Placement returns the partition's placement as the metadata log says.
+func (p *Partition) Placement() Placement {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return clonePlacement(p.place)
+}
+
+// Leading reports whether this broker is the partition's leader.
+func (p *Partition) Leading() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.leadingLocked()
+}
+
+func (p *Partition) leadingLocked() bool { return p.place.Leader == p.env.self }
+
+// leader returns the partition's leader, or ErrLeaderNotAvailable when it
+// is offline.
+func (p *Partition) leader() (id int32, local bool, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.leadingLocked():
+		return p.env.self, true, nil
+	case p.place.Leader < 0 || p.env.remote == nil:
+		return -1, false, fmt.Errorf("%w: %s/%d has no leader", ErrLeaderNotAvailable, p.topic, p.index)
+	}
+	return p.place.Leader, false, nil
 }
 
 // Offsets is a consistent snapshot of a partition's offsets.
@@ -89,8 +172,20 @@ func (p *Partition) Index() int32 { return p.index }
 // Topic is the partition's topic name.
 func (p *Partition) Topic() string { return p.topic }
 
-// Offsets returns the current offsets.
+// Offsets returns the current offsets of the partition's leader: this
+// broker's own when it leads, otherwise the leader's (mirror.go).
 func (p *Partition) Offsets() Offsets {
+	p.mu.Lock()
+	if p.leadingLocked() || p.env.remote == nil {
+		defer p.mu.Unlock()
+		return p.offsetsLocked()
+	}
+	p.mu.Unlock()
+	return p.leaderOffsets()
+}
+
+// LocalOffsets returns the offsets of this broker's own replica.
+func (p *Partition) LocalOffsets() Offsets {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.offsetsLocked()
@@ -103,8 +198,20 @@ func (p *Partition) offsetsLocked() Offsets {
 }
 
 // HighWatermarkChanged returns a channel closed the next time the HW
-// advances or the partition closes. Waiters take it, check the HW, then wait.
+// advances, the leader changes or the partition closes. Waiters take it,
+// check the HW, then wait. While another broker leads, the channel follows
+// the leader's HW.
 func (p *Partition) HighWatermarkChanged() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.leadingLocked() || p.env.remote == nil || p.closed {
+		return p.hwCh
+	}
+	return p.watchLeaderLocked()
+}
+
+// localChanged is HighWatermarkChanged of this broker's own replica.
+func (p *Partition) localChanged() <-chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.hwCh
@@ -123,6 +230,7 @@ func (p *Partition) close() {
 	if !p.closed {
 		p.closed = true
 		close(p.hwCh)
+		p.mirror.fire()
 		p.forgetRecent()
 	}
 }
@@ -138,6 +246,10 @@ func (p *Partition) Append(records []storage.Record) (int64, error) {
 	if p.closed {
 		p.mu.Unlock()
 		return 0, fmt.Errorf("%s/%d: %w", p.topic, p.index, ErrTopicNotFound)
+	}
+	if !p.leadingLocked() {
+		p.mu.Unlock()
+		return 0, fmt.Errorf("%s/%d: %w", p.topic, p.index, ErrNotLeader)
 	}
 	p.queue = append(p.queue, req)
 	leader := !p.flushing
@@ -258,19 +370,34 @@ type ReadResult struct {
 	Records []storage.Record
 	// NextOffset is where the next read should start.
 	NextOffset int64
+	// Broker is the broker whose replica served the read.
+	Broker int32
 }
 
 // Read returns committed records (below the HW) starting at from: at most
 // maxRecords, and stopping once maxBytes is reached (but always at least one
 // record when any is available). from outside [log start, HW] is an
-// *OffsetOutOfRangeError. A read that starts within the batches kept in
-// memory (recent.go) decodes those; any other reads Pebble.
+// *OffsetOutOfRangeError. While another broker leads, it reads there.
 func (p *Partition) Read(from int64, maxRecords, maxBytes int) (ReadResult, error) {
+	_, local, err := p.leader()
+	switch {
+	case err != nil:
+		return ReadResult{NextOffset: from}, err
+	case !local:
+		return p.readLeader(from, maxRecords, maxBytes)
+	}
+	return p.ReadLocal(from, maxRecords, maxBytes)
+}
+
+// ReadLocal is Read of this broker's own replica, bounded by its own HW. A
+// read that starts within the batches kept in memory (recent.go) decodes
+// those; any other reads Pebble.
+func (p *Partition) ReadLocal(from int64, maxRecords, maxBytes int) (ReadResult, error) {
 	p.mu.Lock()
 	off := p.offsetsLocked()
 	recent := p.recent
 	p.mu.Unlock()
-	res := ReadResult{Offsets: off, NextOffset: from}
+	res := ReadResult{Offsets: off, NextOffset: from, Broker: p.env.self}
 	if from < off.LogStart || from > off.HighWatermark {
 		return res, &OffsetOutOfRangeError{Offset: from, LogStartOffset: off.LogStart, HighWatermark: off.HighWatermark}
 	}
@@ -291,7 +418,7 @@ func (p *Partition) Read(from int64, maxRecords, maxBytes int) (ReadResult, erro
 	}
 	if len(res.Records) == 0 || res.Records[0].Offset != from {
 		// Retention removed `from` between the offsets snapshot and the read.
-		now := p.Offsets()
+		now := p.LocalOffsets()
 		return res, &OffsetOutOfRangeError{Offset: from, LogStartOffset: now.LogStart, HighWatermark: now.HighWatermark}
 	}
 	res.NextOffset = res.Records[len(res.Records)-1].Offset + 1
@@ -377,16 +504,25 @@ func (c *collector) fromStorage(db *storage.DB, id storage.PartitionID, logStart
 }
 
 // OffsetForTimestamp returns the first committed offset whose timestamp is at
-// least ts, and false when there is none.
+// least ts, and false when there is none. While another broker leads, it
+// asks there.
 func (p *Partition) OffsetForTimestamp(ts int64) (int64, bool, error) {
-	off := p.Offsets()
+	if _, local, err := p.leader(); err == nil && !local {
+		r, err := p.offsetForTimestampLeader(ts)
+		return r.Offset, r.Found, err
+	}
+	return p.offsetForTimestampLocal(ts)
+}
+
+func (p *Partition) offsetForTimestampLocal(ts int64) (int64, bool, error) {
+	off := p.LocalOffsets()
 	base, found, err := p.db.FindTime(p.id, ts)
 	if err != nil || !found {
 		return 0, false, err
 	}
 	from := max(base, off.LogStart)
 	for from < off.HighWatermark {
-		res, err := p.Read(from, 1000, 4<<20)
+		res, err := p.ReadLocal(from, 1000, 4<<20)
 		if err != nil {
 			return 0, false, err
 		}
@@ -404,8 +540,8 @@ func (p *Partition) OffsetForTimestamp(ts int64) (int64, bool, error) {
 // max timestamp is older than retention.ms or the partition holds more than
 // retention.bytes; never past the HW. It reports the new log start.
 func (p *Partition) applyRetention(cfg TopicConfig, nowMs int64) (int64, error) {
-	if cfg.RetentionMs < 0 && cfg.RetentionBytes < 0 {
-		return p.Offsets().LogStart, nil
+	if (cfg.RetentionMs < 0 && cfg.RetentionBytes < 0) || !p.Leading() {
+		return p.LocalOffsets().LogStart, nil
 	}
 	p.writeMu.Lock()
 	defer p.writeMu.Unlock()

@@ -98,9 +98,6 @@ func (e *Engine) produce(ctx context.Context, topic string, recs []ProduceRecord
 	}
 	parts := t.Partitions()
 	cfg := t.Config()
-	if acks == AcksAll && cfg.MinInsyncReplicas > 1 {
-		return nil, fmt.Errorf("%w: %s has 1 in-sync replica, min.insync.replicas is %d", ErrNotEnoughReplicas, topic, cfg.MinInsyncReplicas)
-	}
 	n := int32(len(parts))
 	if err := checkRecords(topic, recs, n, cfg); err != nil {
 		return nil, err
@@ -132,13 +129,15 @@ func (e *Engine) produce(ctx context.Context, topic string, recs []ProduceRecord
 		e.bg.Add(1)
 		go func() {
 			defer e.bg.Done()
-			if err := e.appendGroups(context.Background(), t.Name(), parts, groups, bgResults); err != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), remoteCallTimeout)
+			defer cancel()
+			if err := e.appendGroups(ctx, t.Name(), cfg, parts, groups, AcksLeader, bgResults); err != nil {
 				e.cfg.Logger.Warn("acks=0 append failed", "topic", t.Name(), "err", err)
 			}
 		}()
 		return results, nil
 	}
-	return results, e.appendGroups(ctx, t.Name(), parts, groups, results)
+	return results, e.appendGroups(ctx, t.Name(), cfg, parts, groups, acks, results)
 }
 
 // partitionGroup is the records of one request bound for one partition.
@@ -176,14 +175,15 @@ func groupByPartition(recs []ProduceRecord) []*partitionGroup {
 
 // appendGroups appends each group to its partition, concurrently when there
 // are several, and fills results. It fails only when every group failed.
-func (e *Engine) appendGroups(ctx context.Context, topic string, parts []*Partition, groups []*partitionGroup, results []ProduceResult) error {
+func (e *Engine) appendGroups(ctx context.Context, topic string, cfg TopicConfig, parts []*Partition, groups []*partitionGroup, acks Acks, results []ProduceResult) error {
 	errs := make([]error, len(groups))
 	do := func(i int) {
 		g := groups[i]
 		start := time.Now()
-		// ctx bounds waits for replicas; a local append is bounded by one
-		// storage commit and is not abandoned half-way.
-		base, err := parts[g.partition].Append(g.records)
+		// ctx bounds waits for replicas and for other brokers; a local
+		// append is bounded by one storage commit and is not abandoned
+		// half-way.
+		base, err := e.appendPartition(ctx, parts[g.partition], cfg, g.records, acks)
 		errs[i] = err
 		for j, idx := range g.index {
 			if err != nil {
@@ -221,4 +221,56 @@ func recordBytes(r *storage.Record) int {
 		n += len(h.Key) + len(h.Value)
 	}
 	return n
+}
+
+// appendPartition appends records to p: here when this broker leads it,
+// otherwise at its leader.
+func (e *Engine) appendPartition(ctx context.Context, p *Partition, cfg TopicConfig, recs []storage.Record, acks Acks) (int64, error) {
+	leader, local, err := p.leader()
+	if err != nil {
+		return 0, err
+	}
+	if !local {
+		timeout := remoteCallTimeout
+		if d, ok := ctx.Deadline(); ok {
+			timeout = time.Until(d)
+		}
+		return e.env.remote.Append(ctx, leader, p.topic, p.index, recs, acks, timeout)
+	}
+	return p.appendLeader(cfg, recs, acks)
+}
+
+// appendLeader appends as the leader: acks=all needs min.insync.replicas
+// in-sync replicas, counting the leader, or nothing is written.
+func (p *Partition) appendLeader(cfg TopicConfig, recs []storage.Record, acks Acks) (int64, error) {
+	if acks == AcksAll {
+		if isr := int64(len(p.Placement().ISR)); isr < cfg.MinInsyncReplicas {
+			return 0, fmt.Errorf("%w: %s/%d has %d in-sync replica(s), min.insync.replicas is %d",
+				ErrNotEnoughReplicas, p.topic, p.index, isr, cfg.MinInsyncReplicas)
+		}
+	}
+	return p.Append(recs)
+}
+
+// AppendLeader appends records that another broker forwarded to this one
+// as the partition's leader. It never forwards again: a broker that does
+// not lead the partition answers ErrNotLeader.
+func (e *Engine) AppendLeader(ctx context.Context, topic string, partition int32, recs []storage.Record, acks Acks, timeout time.Duration) (int64, error) {
+	t, err := e.Topic(topic)
+	if err != nil {
+		return 0, err
+	}
+	p, err := t.Partition(partition)
+	if err != nil {
+		return 0, err
+	}
+	if !p.Leading() {
+		return 0, fmt.Errorf("%s/%d: %w", topic, partition, ErrNotLeader)
+	}
+	start := time.Now()
+	base, err := p.appendLeader(t.Config(), recs, acks)
+	if err == nil {
+		e.metrics.produced(topic, recs, time.Since(start))
+	}
+	return base, err
 }

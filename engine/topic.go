@@ -42,6 +42,29 @@ type topicMeta struct {
 	ReplicationFactor int32       `json:"replication_factor"`
 	Config            TopicConfig `json:"config"`
 	CreatedMs         int64       `json:"created_ms"`
+	// Placements are the partitions' placements as last applied from the
+	// metadata log; absent in topics written before clustering, whose
+	// partitions live on this broker alone.
+	Placements []Placement `json:"placements,omitempty"`
+}
+
+// metadata returns m as the metadata log would describe it, filling the
+// placements of a topic written before clustering with this broker.
+func (m topicMeta) metadata(self int32) TopicMetadata {
+	md := TopicMetadata{Name: m.Name, ID: m.ID, ReplicationFactor: m.ReplicationFactor, Config: m.Config,
+		CreatedMs: m.CreatedMs, Partitions: m.Placements}
+	if len(md.Partitions) != int(m.Partitions) {
+		md.Partitions = make([]Placement, m.Partitions)
+		for i := range md.Partitions {
+			md.Partitions[i] = Placement{Replicas: []int32{self}, Leader: self, ISR: []int32{self}}
+		}
+	}
+	return md
+}
+
+func metaOf(md TopicMetadata) topicMeta {
+	return topicMeta{Name: md.Name, ID: md.ID, Partitions: int32(len(md.Partitions)), ReplicationFactor: md.ReplicationFactor,
+		Config: md.Config, CreatedMs: md.CreatedMs, Placements: md.Partitions}
 }
 
 // Topic is one topic incarnation: a fixed id and a growing set of partitions.
@@ -103,30 +126,53 @@ type PartitionInfo struct {
 	Leader    int32
 	Replicas  []int32
 	ISR       []int32
+	// Offsets are the leader's; LeaderEpoch is the metadata log's.
 	Offsets
 }
 
-func (t *Topic) info(broker int32) TopicInfo {
+// info describes the topic. With leaderOffsets, the offsets of partitions
+// led elsewhere are asked of their leaders (concurrently); without, only
+// the partitions this broker leads carry offsets.
+func (t *Topic) info(leaderOffsets bool) TopicInfo {
 	t.mu.RLock()
-	defer t.mu.RUnlock()
 	ti := TopicInfo{Name: t.meta.Name, ReplicationFactor: t.meta.ReplicationFactor,
 		Internal: IsInternalTopic(t.meta.Name), Config: t.meta.Config}
-	for _, p := range t.parts {
-		ti.Partitions = append(ti.Partitions, PartitionInfo{
-			Partition: p.index, Leader: broker, Replicas: []int32{broker}, ISR: []int32{broker},
-			Offsets: p.Offsets(),
-		})
+	parts := append([]*Partition(nil), t.parts...)
+	t.mu.RUnlock()
+	ti.Partitions = make([]PartitionInfo, len(parts))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i, p := range parts {
+		pl := p.Placement()
+		pi := &ti.Partitions[i]
+		*pi = PartitionInfo{Partition: p.index, Leader: pl.Leader, Replicas: pl.Replicas, ISR: pl.ISR}
+		if p.Leading() {
+			pi.Offsets = p.LocalOffsets()
+		} else if leaderOffsets && pl.Leader >= 0 {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				pi.Offsets = p.Offsets()
+				<-sem
+			}()
+		}
+	}
+	wg.Wait()
+	for i := range ti.Partitions {
+		ti.Partitions[i].LeaderEpoch = parts[i].Placement().LeaderEpoch
 	}
 	return ti
 }
 
 func metaName(name string) string { return "topic/" + name }
 
-// openPartitions opens partitions [from, to) of topic name, whose id is id.
-func (e *Engine) openPartitions(name string, id uint64, from, to int32) ([]*Partition, error) {
+// openPartitions opens partitions [from, len(places)) of topic name, whose
+// id is id.
+func (e *Engine) openPartitions(name string, id uint64, from int32, places []Placement) ([]*Partition, error) {
 	var parts []*Partition
-	for i := from; i < to; i++ {
-		p, err := openPartition(e.db, e.recent, name, id, i)
+	for i := from; i < int32(len(places)); i++ {
+		p, err := openPartition(e.env, name, id, i, places[i])
 		if err != nil {
 			return nil, err
 		}

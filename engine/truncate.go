@@ -12,6 +12,9 @@ import (
 // Records of a batch that straddles offset stay. The group coordinator uses
 // it to drop what its snapshots in __consumer_offsets superseded.
 func (p *Partition) DeleteRecordsBefore(offset int64) (int64, error) {
+	if !p.Leading() {
+		return 0, fmt.Errorf("%s/%d: %w", p.topic, p.index, ErrNotLeader)
+	}
 	p.writeMu.Lock()
 	defer p.writeMu.Unlock()
 	return p.dropHead(func(h storage.BatchHeader, _ int64) bool { return h.NextOffset() <= offset })

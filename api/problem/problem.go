@@ -64,6 +64,7 @@ var table = []Mapping{
 	{engine.ErrOffsetOutOfRangeMarker, http.StatusRequestedRangeNotSatisfiable, OffsetOutOfRange},
 	{engine.ErrNotEnoughReplicas, http.StatusServiceUnavailable, NotEnoughReplicas},
 	{engine.ErrLeaderNotAvailable, http.StatusServiceUnavailable, LeaderNotAvailable},
+	{engine.ErrNotLeader, http.StatusServiceUnavailable, LeaderNotAvailable},
 	{engine.ErrClosed, http.StatusServiceUnavailable, LeaderNotAvailable},
 	{engine.ErrTimeout, http.StatusGatewayTimeout, RequestTimeout},
 }
