@@ -34,9 +34,9 @@ type Engine struct {
 	// adminMu serializes applying topic changes.
 	adminMu sync.Mutex
 	// mu guards topics, version, versionCh, onDelete and onChange.
-	mu       sync.RWMutex
-	topics   map[string]*Topic
-	version  int64
+	mu      sync.RWMutex
+	topics  map[string]*Topic
+	version int64
 	// versionCh is closed and replaced whenever version changes.
 	versionCh chan struct{}
 	onDelete  []func(topic string)
@@ -249,4 +249,3 @@ func (e *Engine) DescribeTopic(name string) (TopicInfo, error) {
 	}
 	return t.info(true), nil
 }
-
