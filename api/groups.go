@@ -51,17 +51,19 @@ func (s *Server) MountGroups(m *group.Manager) {
 	g := &groupsAPI{s: s, m: m}
 	e := s.echo
 	e.GET("/groups", g.listGroups)
-	e.GET("/groups/:group", g.describeGroup)
-	e.DELETE("/groups/:group", g.deleteGroup)
-	e.PUT("/groups/:group/offsets", g.resetOffsets)
-	e.GET("/groups/:group/lag", g.groupLag)
 	e.GET("/lag", g.allLag)
-	e.POST("/groups/:group/members", g.joinGroup)
-	e.DELETE("/groups/:group/members/:member", g.leaveGroup)
-	e.GET("/groups/:group/members/:member/records", g.memberRecords)
-	e.POST("/groups/:group/members/:member/commit", g.commit)
-	e.POST("/groups/:group/members/:member/seek", g.seek)
-	e.POST("/groups/:group/members/:member/heartbeat", g.heartbeat)
+	// Everything about one group is served by its coordinator.
+	at := g.coordinated
+	e.GET("/groups/:group", at(g.describeGroup))
+	e.DELETE("/groups/:group", at(g.deleteGroup))
+	e.PUT("/groups/:group/offsets", at(g.resetOffsets))
+	e.GET("/groups/:group/lag", at(g.groupLag))
+	e.POST("/groups/:group/members", at(g.joinGroup))
+	e.DELETE("/groups/:group/members/:member", at(g.leaveGroup))
+	e.GET("/groups/:group/members/:member/records", at(g.memberRecords))
+	e.POST("/groups/:group/members/:member/commit", at(g.commit))
+	e.POST("/groups/:group/members/:member/seek", at(g.seek))
+	e.POST("/groups/:group/members/:member/heartbeat", at(g.heartbeat))
 }
 
 // JoinGroupRequest is the body of POST /groups/{group}/members.

@@ -82,6 +82,7 @@ func (g *groupsAPI) listGroups(c echo.Context) error {
 	for _, s := range g.m.List() {
 		out.Groups = append(out.Groups, GroupSummary{Group: s.Group, State: string(s.State), Members: s.Members})
 	}
+	out.Groups = gatherList(c, g.s.router, out.Groups, "groups", func(s GroupSummary) string { return s.Group })
 	return c.JSON(http.StatusOK, out)
 }
 

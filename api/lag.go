@@ -117,5 +117,6 @@ func (g *groupsAPI) allLag(c echo.Context) error {
 		out.Groups = append(out.Groups, GroupLagSummary{Group: gl.Group, Status: string(gl.Status), TotalLag: gl.TotalLag,
 			MaxLag: maxLag(gl.MaxLag)})
 	}
+	out.Groups = gatherList(c, g.s.router, out.Groups, "groups", func(s GroupLagSummary) string { return s.Group })
 	return c.JSON(http.StatusOK, out)
 }

@@ -46,6 +46,8 @@ type Server struct {
 	echo    *echo.Echo
 	ready   atomic.Bool
 	brokerH string
+	// router forwards to other brokers; nil alone (SetRouter).
+	router Router
 }
 
 // New builds the server and its routes.

@@ -1,7 +1,3 @@
-// Package membership knows which brokers form the cluster and how each is
-// doing. For now it holds the single-broker view: this broker, always alive
-// and always the controller. The Serf-based view will implement the same
-// methods.
 package membership
 
 import "sort"
@@ -19,6 +15,10 @@ type Broker struct {
 	ID       int32
 	HTTPAddr string
 	Status   string
+	// Incarnation is the UUID made when the broker's data dir was formatted:
+	// a new one means the broker came back with an empty disk. Local leaves
+	// it empty.
+	Incarnation string
 }
 
 // Local is the membership of a one-broker cluster.

@@ -37,6 +37,9 @@ type Authorizer struct {
 	tokens atomic.Pointer[Tokens]
 	// reloadMu serializes reloads, so two SIGHUPs never interleave.
 	reloadMu sync.Mutex
+	// secret is the cluster secret (SetClusterSecret); empty trusts no
+	// forwarded request.
+	secret []byte
 }
 
 // Open reads the token file at path. log receives reload outcomes (never a

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bytes"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,7 +59,7 @@ func (a *Authorizer) Middleware(e *echo.Echo) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := ruleFor(e, c)
-			if r == nil || r.open {
+			if r == nil || r.open || a.fromBroker(c.Request()) {
 				return next(c)
 			}
 			p, err := a.principal(c, r)
@@ -231,4 +232,27 @@ func filterJSON(body []byte, p *Principal, f *listFilter) ([]byte, error) {
 		return nil, fmt.Errorf("auth: filtering %s list: %w", f.res, err)
 	}
 	return append(out, '\n'), nil
+}
+
+// Headers of requests one broker forwards to another (api/peer sets them).
+const (
+	// ClusterSecretHeader carries --cluster-secret.
+	ClusterSecretHeader = "X-Fjord-Cluster-Secret"
+	// ForwardedByHeader names the broker that forwarded the request.
+	ForwardedByHeader = "X-Fjord-Forwarded-By"
+)
+
+// SetClusterSecret makes requests that another broker forwarded with the
+// cluster secret pass without a token: the broker that first received the
+// request already authenticated and authorized it. Without a secret no
+// request is trusted that way. Call it before serving.
+func (a *Authorizer) SetClusterSecret(secret string) { a.secret = []byte(secret) }
+
+// fromBroker reports whether r was forwarded by a broker holding the
+// cluster secret.
+func (a *Authorizer) fromBroker(r *http.Request) bool {
+	if len(a.secret) == 0 || r.Header.Get(ForwardedByHeader) == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(r.Header.Get(ClusterSecretHeader)), a.secret) == 1
 }

@@ -70,6 +70,11 @@ func list(res Resource, member, field string) rule {
 	return rule{list: &listFilter{res: res, member: member, field: field}}
 }
 
+// InternalPrefix starts the broker-to-broker routes (the metadata log,
+// forwarded appends and reads). Tokens do not apply to them: their handlers
+// authenticate the calling broker by the cluster secret.
+const InternalPrefix = "/internal/"
+
 // table is THE map from every route of the broker to what it requires.
 // Paths are echo route paths; parameter names do not matter (":topic" and
 // ":t" are the same entry), the first parameter names the resource.
@@ -149,6 +154,9 @@ func normalize(path string) string {
 
 // lookup returns the table's rule for a route, or nil.
 func lookup(method, path string) *rule {
+	if strings.HasPrefix(path, InternalPrefix) {
+		return &openRule
+	}
 	p := normalize(path)
 	if r, ok := tableIndex[method+" "+p]; ok {
 		return r

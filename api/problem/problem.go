@@ -72,6 +72,18 @@ var table = []Mapping{
 // Register adds rows to the table. Call it from an init function.
 func Register(rows ...Mapping) { table = append(table, rows...) }
 
+// ErrorFor returns the sentinel error of the first table row with code, or
+// nil when no row has it. It is Classify in reverse, for errors that crossed
+// the wire as problem+json between brokers (api/peer).
+func ErrorFor(code string) error {
+	for _, m := range table {
+		if m.Code == code {
+			return m.Err
+		}
+	}
+	return nil
+}
+
 // Error is an error that already carries its API status and code.
 type Error struct {
 	Status int

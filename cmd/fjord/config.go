@@ -18,6 +18,7 @@ type Config struct {
 	AdvertiseHTTP     string
 	DataDir           string
 	GossipAddr        string
+	GossipProfile     string
 	Join              string
 	AutoCreateTopics  bool
 	MaxRequestBytes   int64
@@ -27,6 +28,7 @@ type Config struct {
 	AuthTokens        string
 	TLSCert           string
 	TLSKey            string
+	TLSCA             string
 	ClusterSecret     string
 	RetentionInterval time.Duration
 	DefaultPartitions int
@@ -56,8 +58,9 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "address the HTTP/WebSocket API listens on")
 	fs.StringVar(&c.AdvertiseHTTP, "advertise-http", "", "address other brokers and redirected clients use (default: --http-addr)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory of the broker's data")
-	fs.StringVar(&c.GossipAddr, "gossip-addr", "127.0.0.1:7946", "address of the membership gossip (clustering is not built yet)")
-	fs.StringVar(&c.Join, "join", "", "comma-separated gossip addresses of brokers to join (clustering is not built yet)")
+	fs.StringVar(&c.GossipAddr, "gossip-addr", "127.0.0.1:7946", "address of the membership gossip (Serf, TCP and UDP); port 0 picks a free one")
+	fs.StringVar(&c.GossipProfile, "gossip-profile", "lan", "gossip and metadata-log timings: lan (failure detection in about 5 s) or local (brokers on one host, about 1 s; tests)")
+	fs.StringVar(&c.Join, "join", "", "comma-separated gossip addresses of brokers to join; retried with backoff. Without it the broker forms a one-broker cluster")
 	fs.BoolVar(&c.AutoCreateTopics, "auto-create-topics", true, "create a topic with defaults on first produce")
 	fs.Int64Var(&c.MaxRequestBytes, "max-request-bytes", 64<<20, "largest accepted request body in bytes")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
@@ -66,7 +69,8 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.AuthTokens, "auth-tokens", "", "JSON file of bearer tokens and ACLs; enables auth")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate: serve HTTPS and WSS")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key for --tls-cert")
-	fs.StringVar(&c.ClusterSecret, "cluster-secret", "", "shared secret of broker-to-broker traffic")
+	fs.StringVar(&c.TLSCA, "tls-ca", "", "PEM CA bundle that signs the other brokers' certificates (broker-to-broker HTTPS; default: the system roots)")
+	fs.StringVar(&c.ClusterSecret, "cluster-secret", "", "shared secret of broker-to-broker traffic (metadata log, forwarding); required with --auth-tokens in a cluster")
 	fs.DurationVar(&c.RetentionInterval, "retention-check-interval", 30*time.Second, "how often retention runs")
 	fs.IntVar(&c.DefaultPartitions, "default-partitions", 1, "partitions of topics created without a count")
 	fs.IntVar(&c.LagWindow, "lag-window", 10, "commits kept per partition for lag status")
@@ -113,6 +117,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("--retention-check-interval, --lag-window (>= 2), --lag-min-distance and --default-partitions must be positive"))
 	}
 	if err := c.Limits.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.validateCluster(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.AdvertiseHTTP == "" {

@@ -55,6 +55,7 @@ func (b *broker) secure() error {
 		if err != nil {
 			return err
 		}
+		a.SetClusterSecret(b.cfg.ClusterSecret)
 		b.sec.auth = a
 		if un := auth.Unmapped(e.Routes()); len(un) > 0 {
 			b.log.Warn("routes without an access rule: only cluster admins may use them", "routes", un)

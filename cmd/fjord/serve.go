@@ -21,7 +21,6 @@ import (
 
 	"github.com/fjord-streaming/fjord/api"
 	"github.com/fjord-streaming/fjord/engine"
-	"github.com/fjord-streaming/fjord/membership"
 	"github.com/fjord-streaming/fjord/storage"
 )
 
@@ -59,7 +58,7 @@ type broker struct {
 	registry *prometheus.Registry
 	db       *storage.DB
 	engine   *engine.Engine
-	cluster  *membership.Local
+	cluster  *cluster
 	api      *api.Server
 	sec      security
 	// closers run in reverse order at shutdown, after the HTTP server stopped.
@@ -82,9 +81,6 @@ func run(ctx context.Context, cfg Config) error {
 	if err := b.open(); err != nil {
 		ln.Close()
 		return err
-	}
-	if cfg.Join != "" {
-		log.Warn("clustering is not built yet: --join is ignored and this broker runs alone", "join", cfg.Join)
 	}
 	srv, ln, err := b.httpServer(ln)
 	if err != nil {
@@ -109,10 +105,14 @@ func run(ctx context.Context, cfg Config) error {
 			serveErr <- srv.Serve(ln)
 		}
 	}()
-	b.api.SetReady(true)
+	if err := b.startCluster(); err != nil {
+		engStop()
+		b.close()
+		return err
+	}
 	abs, _ := filepath.Abs(cfg.DataDir)
 	log.Info("fjord broker serving", "id", cfg.ID, "http", ln.Addr().String(), "advertise", b.cfg.AdvertiseHTTP,
-		"data_dir", abs, "cluster_id", b.engine.ClusterID(), "version", version, "tls", cfg.TLSCert != "")
+		"gossip", b.cluster.serf.GossipAddr(), "data_dir", abs, "cluster_id", b.engine.ClusterID(), "version", version, "tls", cfg.TLSCert != "")
 
 	select {
 	case <-ctx.Done():
@@ -120,6 +120,12 @@ func run(ctx context.Context, cfg Config) error {
 		engStop()
 		b.close()
 		return fmt.Errorf("http server: %w", err)
+	case err := <-b.cluster.serf.Fatal():
+		log.Error("leaving: this broker cannot be part of the cluster", "err", err)
+		_ = srv.Close()
+		engStop()
+		b.close()
+		return err
 	}
 	log.Info("shutting down")
 	b.api.SetReady(false)
@@ -133,6 +139,7 @@ func run(ctx context.Context, cfg Config) error {
 	if err := srv.Shutdown(shutCtx); err != nil {
 		log.Warn("graceful shutdown timed out", "err", err)
 	}
+	b.leaveCluster()
 	engStop()
 	b.close()
 	log.Info("stopped")
@@ -161,14 +168,19 @@ func (b *broker) open() error {
 		_ = db.Close()
 		return err
 	}
-	b.cluster = membership.NewLocal(int32(b.cfg.ID), b.cfg.AdvertiseHTTP)
+	if err := b.joinCluster(); err != nil {
+		b.engine.Close()
+		_ = db.Close()
+		return err
+	}
 	b.api = api.New(api.Config{MaxRequestBytes: b.cfg.MaxRequestBytes, AllowedOrigins: b.cfg.origins(),
-		Logger: b.log, Registry: b.registry}, b.engine, b.cluster)
+		Logger: b.log, Registry: b.registry}, b.engine, b.cluster.ctrl)
 	return b.mount()
 }
 
-// close stops the engine and closes storage.
+// close stops the cluster and the engine and closes storage.
 func (b *broker) close() {
+	b.leaveCluster()
 	if b.engine != nil {
 		b.engine.Close()
 	}

@@ -126,6 +126,25 @@ func (l *offsetLog) partition(group string) int32 {
 	return partitioner.ForKey([]byte(group), int32(len(l.parts)))
 }
 
+// Coordinator returns the broker that coordinates group: the leader of the
+// group's partition of __consumer_offsets, which it creates when missing
+// (like Kafka's FindCoordinator, so a cluster that formed first spreads it
+// over all its brokers).
+func (m *Manager) Coordinator(group string) (int32, error) {
+	if err := m.log.ensure(); err != nil {
+		return -1, err
+	}
+	p, err := m.eng.Partition(OffsetsTopic, m.log.partition(group))
+	if err != nil {
+		return -1, err
+	}
+	leader := p.Placement().Leader
+	if leader < 0 {
+		return -1, fmt.Errorf("%w: the coordinator of group %q is offline", engine.ErrLeaderNotAvailable, group)
+	}
+	return leader, nil
+}
+
 // ensure creates the topic when missing. Call it before taking any group
 // lock: creating a topic runs the engine's topic hooks, which take them.
 func (l *offsetLog) ensure() error {
@@ -187,8 +206,9 @@ type replayRecord struct {
 	at    time.Time
 }
 
-// replay reads every partition from its log start to its high watermark
-// and hands each decodable record to fn, in log order per partition.
+// replay reads every partition this broker leads from its log start to its
+// high watermark and hands each decodable record to fn, in log order per
+// partition.
 // Undecodable records are reported through skip.
 func (l *offsetLog) replay(fn func(replayRecord), skip func(p int32, offset int64, err error)) error {
 	t, err := l.eng.Topic(OffsetsTopic)
@@ -198,10 +218,15 @@ func (l *offsetLog) replay(fn func(replayRecord), skip func(p int32, offset int6
 		return err
 	}
 	for _, p := range t.Partitions() {
-		off := p.Offsets()
+		if !p.Leading() {
+			// Another broker leads this partition and coordinates its
+			// groups; requests for them are forwarded there.
+			continue
+		}
+		off := p.LocalOffsets()
 		l.parts[p.Index()].since.Store(off.HighWatermark - off.LogStart)
 		for from := off.LogStart; from < off.HighWatermark; {
-			res, err := p.Read(from, 1000, 4<<20)
+			res, err := p.ReadLocal(from, 1000, 4<<20)
 			if err != nil {
 				return fmt.Errorf("replay %s/%d at %d: %w", OffsetsTopic, p.Index(), from, err)
 			}

@@ -1,0 +1,163 @@
+package controller
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"sync"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/fjord-streaming/fjord/controller/metadata"
+	"github.com/fjord-streaming/fjord/engine"
+)
+
+// fsm applies the committed metadata log to this broker: the pure state
+// machine of package metadata first, then the engine, which opens, places
+// and deletes partitions to match. Readers get immutable snapshots of the
+// state (current).
+type fsm struct {
+	eng *engine.Engine
+	log *slog.Logger
+
+	// mu guards state; published is replaced, never changed, after every
+	// apply, so readers hold it without a lock.
+	mu        sync.Mutex
+	state     *metadata.State
+	published *metadata.State
+	// changed is closed and replaced after every apply.
+	changed chan struct{}
+}
+
+var _ raft.FSM = (*fsm)(nil)
+
+func newFSM(eng *engine.Engine, log *slog.Logger) *fsm {
+	s := metadata.New()
+	return &fsm{eng: eng, log: log, state: s, published: s.Clone(), changed: make(chan struct{})}
+}
+
+// current is the metadata as last applied. Callers must not change it.
+func (f *fsm) current() *metadata.State {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.published
+}
+
+// applied returns a channel closed at the next apply.
+func (f *fsm) applied() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.changed
+}
+
+// Apply applies one committed entry. A command the state machine rejects
+// (a stale proposal, a name taken meanwhile) changes nothing; its error is
+// the entry's response, which the proposer reads.
+func (f *fsm) Apply(l *raft.Log) any {
+	f.mu.Lock()
+	err := f.state.Apply(l.Index, l.Data)
+	f.publishLocked()
+	st := f.published
+	f.mu.Unlock()
+	f.toEngine(st)
+	return err
+}
+
+// publishLocked replaces the published snapshot. f.mu must be held.
+func (f *fsm) publishLocked() {
+	f.published = f.state.Clone()
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// toEngine hands the state to the engine. Until the log names the cluster
+// (its first entries import the topics of a broker that ran alone before),
+// the engine keeps what it has.
+func (f *fsm) toEngine(st *metadata.State) {
+	if st.ClusterID == "" {
+		return
+	}
+	f.eng.SetClusterID(st.ClusterID)
+	if err := f.eng.ApplyMetadata(st.Version, engineTopics(st)); err != nil {
+		f.log.Error("applying metadata to the engine", "version", st.Version, "err", err)
+	}
+}
+
+// engineTopics converts the state's topics for the engine, sorted by name.
+func engineTopics(st *metadata.State) []engine.TopicMetadata {
+	out := make([]engine.TopicMetadata, 0, len(st.Topics))
+	for _, t := range st.Topics {
+		out = append(out, engineTopic(t))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func engineTopic(t *metadata.Topic) engine.TopicMetadata {
+	cfg, err := engine.TopicConfig{}.Apply(t.Config)
+	if err != nil {
+		// The proposer validated the keys; a key this broker does not know
+		// (a newer broker wrote it) keeps the defaults for the rest.
+		cfg, _ = engine.DefaultTopicConfig().Apply(knownKeys(t.Config))
+	}
+	md := engine.TopicMetadata{Name: t.Name, ID: t.ID, ReplicationFactor: t.ReplicationFactor, Config: cfg,
+		CreatedMs: t.CreatedMs, Partitions: make([]engine.Placement, len(t.Partitions))}
+	for i, p := range t.Partitions {
+		md.Partitions[i] = engine.Placement{Replicas: p.Replicas, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, ISR: p.ISR}
+	}
+	return md
+}
+
+func knownKeys(cfg map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for _, k := range engine.ConfigKeys() {
+		if v, ok := cfg[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// Snapshot captures the state for Raft's log compaction.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	st := f.current()
+	b, err := st.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("controller: snapshot: %w", err)
+	}
+	return snapshot(b), nil
+}
+
+// Restore replaces the state with a snapshot's.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return fmt.Errorf("controller: restore: %w", err)
+	}
+	st, err := metadata.Restore(b)
+	if err != nil {
+		return fmt.Errorf("controller: restore: %w", err)
+	}
+	f.mu.Lock()
+	f.state = st
+	f.publishLocked()
+	pub := f.published
+	f.mu.Unlock()
+	f.toEngine(pub)
+	return nil
+}
+
+// snapshot is an encoded state.
+type snapshot []byte
+
+func (s snapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(s); err != nil {
+		_ = sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (s snapshot) Release() {}
