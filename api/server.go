@@ -212,7 +212,9 @@ func (s *Server) healthz(c echo.Context) error {
 
 // readyz godoc
 // @Summary      Readiness: 200 once the broker has metadata and can serve
-// @Description  Open even when auth is on. Load balancers and orchestrators route traffic on it.
+// @Description  Open even when auth is on. Load balancers and orchestrators route traffic on it. A broker is ready
+// @Description  once it has applied metadata from the cluster's metadata log that registers it (its current
+// @Description  incarnation); it stays ready on a minority side, where it still serves the partitions it leads.
 // @ID           getReady
 // @Tags         cluster
 // @Produce      json
@@ -236,6 +238,7 @@ type ClusterBroker struct {
 // ClusterInfo is the body of GET /cluster.
 type ClusterInfo struct {
 	ClusterID       string          `json:"cluster_id" example:"6f1c0a3e9b2d4c8e"`
+	// ControllerID is -1 while no broker controls the cluster.
 	ControllerID    int32           `json:"controller_id" example:"1"`
 	MetadataVersion int64           `json:"metadata_version" example:"17"`
 	Brokers         []ClusterBroker `json:"brokers"`
@@ -243,7 +246,13 @@ type ClusterInfo struct {
 
 // getCluster godoc
 // @Summary      Cluster metadata: brokers, controller, metadata version
-// @Description  The controller is the lowest-id live broker. Broker status is alive, suspect, failed or left.
+// @Description  Every registered broker and every broker the gossip (Serf) knows, with its status: alive, failed
+// @Description  (missed the gossip's failure detection, about 5 s with the lan profile) or left (stopped gracefully);
+// @Description  suspect is part of the contract but not reported yet (Serf does not expose memberlist's suspicion).
+// @Description  controller_id is the broker leading the Raft metadata log: the lowest live id once it has been alive
+// @Description  for a settling time (3 s); -1 while there is none (an election, or a side without a majority).
+// @Description  metadata_version is the index of the metadata log entry this broker applied last; every broker
+// @Description  reports the same value once it has caught up.
 // @ID           getCluster
 // @Tags         cluster
 // @Produce      json

@@ -144,6 +144,11 @@ func (c *Controller) Start() error {
 	if err != nil {
 		return fmt.Errorf("controller: %w", err)
 	}
+	// A restarted broker replays its log; see fsm.replaying.
+	if c.fsm.replayUntil, err = lastCommand(c.store); err != nil {
+		return fmt.Errorf("controller: %w", err)
+	}
+	c.fsm.replaying.Store(c.fsm.replayUntil > 0)
 	if c.raft, err = raft.NewRaft(c.raftCfg, c.fsm, c.store, c.store, c.snaps, c.trans); err != nil {
 		return fmt.Errorf("controller: start raft: %w", err)
 	}
@@ -159,7 +164,6 @@ func (c *Controller) Start() error {
 	go func() { defer c.wg.Done(); c.bootstrapLoop(ctx) }()
 	return nil
 }
-
 
 // Layer is the Raft stream layer, an http.Handler the broker mounts at
 // raftnet.Path.
@@ -228,7 +232,7 @@ func (c *Controller) raftState() raft.RaftState {
 func (c *Controller) Ready() bool {
 	st := c.fsm.current()
 	b, ok := st.Brokers[c.cfg.ID]
-	return ok && st.ClusterID != "" && b.Incarnation == c.members.Self().Incarnation
+	return ok && st.ClusterID != "" && b.Incarnation == c.members.Self().Incarnation && !c.fsm.replaying.Load()
 }
 
 // MetadataVersion is the index of the last applied metadata entry.

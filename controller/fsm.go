@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 
@@ -28,6 +29,13 @@ type fsm struct {
 	published *metadata.State
 	// changed is closed and replaced after every apply.
 	changed chan struct{}
+	// replaying is true while Raft replays the entries the broker had
+	// stored when it started: the engine already holds metadata of a later
+	// state, and the states in between would delete the topics created
+	// after them. The engine gets the state once the entry at replayUntil,
+	// the last command stored at start, is applied.
+	replaying   atomic.Bool
+	replayUntil uint64
 }
 
 var _ raft.FSM = (*fsm)(nil)
@@ -57,6 +65,9 @@ func (f *fsm) applied() <-chan struct{} {
 func (f *fsm) Apply(l *raft.Log) any {
 	f.mu.Lock()
 	err := f.state.Apply(l.Index, l.Data)
+	if l.Index >= f.replayUntil {
+		f.replaying.Store(false)
+	}
 	f.publishLocked()
 	st := f.published
 	f.mu.Unlock()
@@ -75,7 +86,7 @@ func (f *fsm) publishLocked() {
 // (its first entries import the topics of a broker that ran alone before),
 // the engine keeps what it has.
 func (f *fsm) toEngine(st *metadata.State) {
-	if st.ClusterID == "" {
+	if st.ClusterID == "" || f.replaying.Load() {
 		return
 	}
 	f.eng.SetClusterID(st.ClusterID)
@@ -142,6 +153,9 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	f.state = st
+	if st.Version >= f.replayUntil {
+		f.replaying.Store(false)
+	}
 	f.publishLocked()
 	pub := f.published
 	f.mu.Unlock()
@@ -161,3 +175,26 @@ func (s snapshot) Persist(sink raft.SnapshotSink) error {
 }
 
 func (s snapshot) Release() {}
+
+// lastCommand is the index of the last command entry in logs, 0 when there
+// is none: where a restarted broker's replay ends.
+func lastCommand(logs raft.LogStore) (uint64, error) {
+	first, err := logs.FirstIndex()
+	if err != nil {
+		return 0, err
+	}
+	last, err := logs.LastIndex()
+	if err != nil {
+		return 0, err
+	}
+	for i := last; i >= first && i > 0; i-- {
+		var l raft.Log
+		if err := logs.GetLog(i, &l); err != nil {
+			return 0, err
+		}
+		if l.Type == raft.LogCommand {
+			return i, nil
+		}
+	}
+	return 0, nil
+}

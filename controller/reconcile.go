@@ -63,6 +63,9 @@ func (c *Controller) trackAlive() {
 // and leadership goes to the lowest-id voter that is alive and settled.
 // Failed brokers stay in the configuration: gossip alone never removes one.
 func (c *Controller) reconcile() {
+	if c.fsm.replaying.Load() {
+		return // the state is not current yet
+	}
 	st := c.fsm.current()
 	if st.ClusterID == "" {
 		c.initialize(st)
@@ -215,7 +218,7 @@ func (c *Controller) preferLowestID() {
 	}
 	c.cfg.Logger.Info("handing the controller role to a lower id", "to", target)
 	if err := c.raft.LeadershipTransferToServer(serverID(target), raft.ServerAddress(addr)).Error(); err != nil {
-		c.cfg.Logger.Warn("leadership transfer", "to", target, "err", err)
+		c.cfg.Logger.Debug("leadership transfer", "to", target, "err", err)
 	}
 }
 

@@ -43,8 +43,12 @@
 //	@description                fjord is a Kafka-style event-streaming broker spoken over HTTP/JSON and WebSocket.
 //	@description                Errors are RFC 9457 problem details (application/problem+json) with a stable
 //	@description                machine-readable `code`. Times are Unix epoch milliseconds. Every broker serves every
-//	@description                endpoint; requests for partitions led by another broker are proxied, and the
-//	@description                X-Fjord-Broker response header names the broker that served them.
+//	@description                endpoint: topic changes go to the controller, produce and reads to the partition's
+//	@description                leader, group requests to the group's coordinator (the leader of its __consumer_offsets
+//	@description                partition), each in one broker-to-broker hop. X-Fjord-Broker names the broker that
+//	@description                served a read (the leader, or this broker for replica=local) and otherwise the broker
+//	@description                that answered. Replicas beyond the leader hold no data yet: the ISR is the leader
+//	@description                alone, so acks=all with min.insync.replicas above 1 is not_enough_replicas.
 //	@license.name               Apache-2.0
 //	@license.url                https://www.apache.org/licenses/LICENSE-2.0
 //	@tag.name                   cluster

@@ -392,7 +392,7 @@ func waitLog(t *testing.T, b *brokertest.Broker, msg string, n int) {
 
 func TestBadTokenFileRefusesToStart(t *testing.T) {
 	path := writeTokens(t, t.TempDir(), `[{"token":"t","acls":[{"resource":"topic","pattern":"*","ops":["delete"]}]}]`)
-	out, err := runBinary(t, "serve", "--http-addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--auth-tokens", path)
+	out, err := runBinary(t, "serve", "--http-addr", "127.0.0.1:0", "--gossip-addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--auth-tokens", path)
 	if err == nil || !strings.Contains(out, `op "delete"`) {
 		t.Fatalf("broker with a bad token file: %v\n%s", err, out)
 	}

@@ -34,7 +34,7 @@ func TestEveryRouteHasAnAccessRule(t *testing.T) {
 	var cfg Config
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	cfg.register(fs)
-	cfg.DataDir, cfg.HTTPAddr = t.TempDir(), "127.0.0.1:0"
+	cfg.DataDir, cfg.HTTPAddr, cfg.GossipAddr = t.TempDir(), "127.0.0.1:0", "127.0.0.1:0"
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

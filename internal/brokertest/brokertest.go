@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -86,6 +87,19 @@ func WithDataDir(dir string) Option {
 	return optionFunc(func(b *Broker) { b.DataDir = dir })
 }
 
+// WithHTTPAddr binds the HTTP API to addr (host:port) instead of an
+// ephemeral port, so the address is known before the broker starts.
+func WithHTTPAddr(addr string) Option {
+	return optionFunc(func(b *Broker) { b.Addr = addr })
+}
+
+// WithoutReady makes Start and Restart return once the broker serves HTTP,
+// without waiting for /readyz: for brokers that cannot become ready alone
+// (a cluster member waiting for the others). Call WaitReady later.
+func WithoutReady() Option {
+	return optionFunc(func(b *Broker) { b.noReady = true })
+}
+
 // Broker is one running fjord process.
 type Broker struct {
 	// DataDir is the broker's data directory; it survives restarts.
@@ -97,13 +111,16 @@ type Broker struct {
 	// Client is an HTTP client with a timeout, for convenience.
 	Client *http.Client
 
-	args   []string
-	env    []string
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	logBuf *lockedBuffer
-	waitCh chan struct{}
-	exit   error
+	args    []string
+	env     []string
+	noReady bool
+	// history holds the logs of the processes before the current one.
+	history []*lockedBuffer
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	logBuf  *lockedBuffer
+	waitCh  chan struct{}
+	exit    error
 }
 
 // Start runs a broker and waits until it is ready. It is stopped (killed)
@@ -117,7 +134,9 @@ func Start(t testing.TB, opts ...Option) *Broker {
 	if b.DataDir == "" {
 		b.DataDir = t.TempDir()
 	}
-	b.Addr = "127.0.0.1:0"
+	if b.Addr == "" {
+		b.Addr = "127.0.0.1:0"
+	}
 	b.start(t)
 	t.Cleanup(func() { b.stop() })
 	return b
@@ -126,6 +145,10 @@ func Start(t testing.TB, opts ...Option) *Broker {
 func (b *Broker) start(t testing.TB) {
 	t.Helper()
 	args := append([]string{"serve", "--http-addr", b.Addr, "--data-dir", b.DataDir, "--log-format", "json"}, b.args...)
+	if !slices.Contains(args, "--gossip-addr") {
+		// A broker of its own: any free gossip port, so tests run in parallel.
+		args = append(args, "--gossip-addr", "127.0.0.1:0")
+	}
 	cmd := exec.Command(Binary(t), args...)
 	cmd.Env = append(os.Environ(), b.env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -137,6 +160,9 @@ func (b *Broker) start(t testing.TB) {
 	// to: that goroutine may still be draining the old process's stderr when
 	// a restart replaces b.logBuf.
 	logBuf := &lockedBuffer{}
+	if b.logBuf != nil {
+		b.history = append(b.history, b.logBuf)
+	}
 	b.logBuf = logBuf
 	cmd.Stdout = logBuf
 	if err := cmd.Start(); err != nil {
@@ -188,7 +214,9 @@ func (b *Broker) start(t testing.TB) {
 		}
 	}
 	b.URL = scheme + "://" + b.Addr
-	b.WaitReady(t)
+	if !b.noReady {
+		b.WaitReady(t)
+	}
 }
 
 func (b *Broker) exitErr() error {

@@ -43,7 +43,7 @@ export function render(main) {
       renderCluster(cluster, brokersBox, factsBox);
       const alive = cluster.brokers.filter((b) => b.status === 'alive').length;
       set('st-brokers', `${alive} / ${cluster.brokers.length}`);
-      set('st-controller', cluster.controller_id ? `#${cluster.controller_id}` : 'none');
+      set('st-controller', cluster.controller_id > 0 ? `#${cluster.controller_id}` : 'none (no majority)');
       const visible = topics.topics.filter((t) => !t.internal);
       set('st-topics', num(visible.length));
       set('st-partitions', num(visible.reduce((n, t) => n + t.partitions, 0)));
