@@ -152,7 +152,29 @@ func (s *Server) produce(c echo.Context) error {
 	}
 	b = append(b, "]}\n"...)
 	*bp = b
+	s.nameLeader(c, results)
 	return c.Blob(status, echo.MIMEApplicationJSON, b)
+}
+
+// nameLeader sets X-Fjord-Broker to the leader that stored the records when
+// they all went to one partition (the broker whose replica served the
+// request); otherwise the header keeps this broker's id.
+func (s *Server) nameLeader(c echo.Context, results []engine.ProduceResult) {
+	if len(results) == 0 {
+		return
+	}
+	for _, r := range results[1:] {
+		if r.Partition != results[0].Partition {
+			return
+		}
+	}
+	p, err := s.engine.Partition(c.Param("topic"), results[0].Partition)
+	if err != nil {
+		return
+	}
+	if leader := p.Placement().Leader; leader > 0 && leader != s.engine.BrokerID() {
+		c.Response().Header().Set("X-Fjord-Broker", strconv.Itoa(int(leader)))
+	}
 }
 
 // produceToPartition godoc

@@ -237,7 +237,7 @@ type ClusterBroker struct {
 
 // ClusterInfo is the body of GET /cluster.
 type ClusterInfo struct {
-	ClusterID       string          `json:"cluster_id" example:"6f1c0a3e9b2d4c8e"`
+	ClusterID string `json:"cluster_id" example:"6f1c0a3e9b2d4c8e"`
 	// ControllerID is -1 while no broker controls the cluster.
 	ControllerID    int32           `json:"controller_id" example:"1"`
 	MetadataVersion int64           `json:"metadata_version" example:"17"`

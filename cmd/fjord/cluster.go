@@ -30,7 +30,8 @@ type cluster struct {
 	ctrl   *controller.Controller
 	client *peer.Client
 	events chan membership.Event
-	done   chan struct{}
+	// done is closed when the event loop of startCluster ends; nil before.
+	done chan struct{}
 }
 
 // incarnation returns the UUID made when the data directory was formatted.
@@ -57,7 +58,7 @@ func (b *broker) joinCluster() error {
 	if err != nil {
 		return fmt.Errorf("incarnation: %w", err)
 	}
-	c := &cluster{events: make(chan membership.Event, 64), done: make(chan struct{})}
+	c := &cluster{events: make(chan membership.Event, 64)}
 	local := b.cfg.GossipProfile == "local"
 	c.serf, err = membership.Start(membership.Config{ID: int32(b.cfg.ID), BindAddr: b.cfg.GossipAddr, HTTPAddr: b.cfg.AdvertiseHTTP,
 		Incarnation: inc, Join: b.cfg.joinAddrs(), Logger: b.log, Events: c.events, Fast: local})
@@ -96,6 +97,7 @@ func (b *broker) startCluster() error {
 	if err := c.ctrl.Start(); err != nil {
 		return err
 	}
+	c.done = make(chan struct{})
 	go func() {
 		defer close(c.done)
 		for {
@@ -139,7 +141,10 @@ func (b *broker) leaveCluster() {
 	if err := c.serf.Close(); err != nil {
 		b.log.Warn("stopping the gossip", "err", err)
 	}
-	<-c.done
+	if c.done != nil {
+		b.engine.StopWaiters() // ends the event loop
+		<-c.done
+	}
 	c.client.Close()
 	b.cluster = nil
 }

@@ -327,7 +327,9 @@ type ApiClusterInfo struct {
 	// ClusterId Example: 6f1c0a3e9b2d4c8e
 	ClusterId string `json:"cluster_id"`
 
-	// ControllerId Example: 1
+	// ControllerId ControllerID is -1 while no broker controls the cluster.
+	//
+	// Example: 1
 	ControllerId int `json:"controller_id"`
 
 	// MetadataVersion Example: 17
@@ -1101,7 +1103,13 @@ type ClientInterface interface {
 
 	// GetCluster Cluster metadata: brokers, controller, metadata version
 	//
-	// The controller is the lowest-id live broker. Broker status is alive, suspect, failed or left.
+	// Every registered broker and every broker the gossip (Serf) knows, with its status: alive, failed
+	// (missed the gossip's failure detection, about 5 s with the lan profile) or left (stopped gracefully);
+	// suspect is part of the contract but not reported yet (Serf does not expose memberlist's suspicion).
+	// controller_id is the broker leading the Raft metadata log: the lowest live id once it has been alive
+	// for a settling time (3 s); -1 while there is none (an election, or a side without a majority).
+	// metadata_version is the index of the metadata log entry this broker applied last; every broker
+	// reports the same value once it has caught up.
 	//
 	// Corresponds with GET /cluster (the `GetCluster` operationId).
 	GetCluster(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1299,7 +1307,9 @@ type ClientInterface interface {
 
 	// GetReady Readiness: 200 once the broker has metadata and can serve
 	//
-	// Open even when auth is on. Load balancers and orchestrators route traffic on it.
+	// Open even when auth is on. Load balancers and orchestrators route traffic on it. A broker is ready
+	// once it has applied metadata from the cluster's metadata log that registers it (its current
+	// incarnation); it stays ready on a minority side, where it still serves the partitions it leads.
 	//
 	// Corresponds with GET /readyz (the `GetReady` operationId).
 	GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1430,7 +1440,13 @@ type ClientInterface interface {
 
 // GetCluster Cluster metadata: brokers, controller, metadata version
 //
-// The controller is the lowest-id live broker. Broker status is alive, suspect, failed or left.
+// Every registered broker and every broker the gossip (Serf) knows, with its status: alive, failed
+// (missed the gossip's failure detection, about 5 s with the lan profile) or left (stopped gracefully);
+// suspect is part of the contract but not reported yet (Serf does not expose memberlist's suspicion).
+// controller_id is the broker leading the Raft metadata log: the lowest live id once it has been alive
+// for a settling time (3 s); -1 while there is none (an election, or a side without a majority).
+// metadata_version is the index of the metadata log entry this broker applied last; every broker
+// reports the same value once it has caught up.
 //
 // Corresponds with GET /cluster (the `GetCluster` operationId).
 func (c *Client) GetCluster(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1838,7 +1854,9 @@ func (c *Client) GetOpenAPIDocument(ctx context.Context, reqEditors ...RequestEd
 
 // GetReady Readiness: 200 once the broker has metadata and can serve
 //
-// Open even when auth is on. Load balancers and orchestrators route traffic on it.
+// Open even when auth is on. Load balancers and orchestrators route traffic on it. A broker is ready
+// once it has applied metadata from the cluster's metadata log that registers it (its current
+// incarnation); it stays ready on a minority side, where it still serves the partitions it leads.
 //
 // Corresponds with GET /readyz (the `GetReady` operationId).
 func (c *Client) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3418,7 +3436,13 @@ type ClientWithResponsesInterface interface {
 
 	// GetClusterWithResponse Cluster metadata: brokers, controller, metadata version
 	//
-	// The controller is the lowest-id live broker. Broker status is alive, suspect, failed or left.
+	// Every registered broker and every broker the gossip (Serf) knows, with its status: alive, failed
+	// (missed the gossip's failure detection, about 5 s with the lan profile) or left (stopped gracefully);
+	// suspect is part of the contract but not reported yet (Serf does not expose memberlist's suspicion).
+	// controller_id is the broker leading the Raft metadata log: the lowest live id once it has been alive
+	// for a settling time (3 s); -1 while there is none (an election, or a side without a majority).
+	// metadata_version is the index of the metadata log entry this broker applied last; every broker
+	// reports the same value once it has caught up.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3642,7 +3666,9 @@ type ClientWithResponsesInterface interface {
 
 	// GetReadyWithResponse Readiness: 200 once the broker has metadata and can serve
 	//
-	// Open even when auth is on. Load balancers and orchestrators route traffic on it.
+	// Open even when auth is on. Load balancers and orchestrators route traffic on it. A broker is ready
+	// once it has applied metadata from the cluster's metadata log that registers it (its current
+	// incarnation); it stays ready on a minority side, where it still serves the partitions it leads.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5844,7 +5870,13 @@ func (r ProduceResponse) ContentType() string {
 
 // GetClusterWithResponse Cluster metadata: brokers, controller, metadata version
 //
-// The controller is the lowest-id live broker. Broker status is alive, suspect, failed or left.
+// Every registered broker and every broker the gossip (Serf) knows, with its status: alive, failed
+// (missed the gossip's failure detection, about 5 s with the lan profile) or left (stopped gracefully);
+// suspect is part of the contract but not reported yet (Serf does not expose memberlist's suspicion).
+// controller_id is the broker leading the Raft metadata log: the lowest live id once it has been alive
+// for a settling time (3 s); -1 while there is none (an election, or a side without a majority).
+// metadata_version is the index of the metadata log entry this broker applied last; every broker
+// reports the same value once it has caught up.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6194,7 +6226,9 @@ func (c *ClientWithResponses) GetOpenAPIDocumentWithResponse(ctx context.Context
 
 // GetReadyWithResponse Readiness: 200 once the broker has metadata and can serve
 //
-// Open even when auth is on. Load balancers and orchestrators route traffic on it.
+// Open even when auth is on. Load balancers and orchestrators route traffic on it. A broker is ready
+// once it has applied metadata from the cluster's metadata log that registers it (its current
+// incarnation); it stays ready on a minority side, where it still serves the partitions it leads.
 //
 // Returns a wrapper object for the known response body format(s).
 //
