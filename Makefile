@@ -12,6 +12,11 @@ TESTFLAGS ?= -count=1 -timeout 15m
 run: build
 	./$(BIN) serve
 
+## cluster: start three local brokers (ids 1-3, HTTP 127.0.0.1:8081-8083, gossip 7947-7949, data in ./data/cluster/N); Ctrl-C stops them
+.PHONY: cluster
+cluster: build
+	bash scripts/cluster.sh
+
 ## build: compile the broker into bin/fjord
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/fjord
