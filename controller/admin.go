@@ -40,11 +40,20 @@ func (c *Controller) route(ctx context.Context, local func(context.Context) (uin
 	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	for {
-		if c.IsController() {
-			return local(ctx)
+		var v uint64
+		var err error
+		switch id := c.ControllerID(); {
+		case c.IsController():
+			v, err = local(ctx)
+		case id >= 0 && id != c.cfg.ID:
+			v, err = forward(ctx, id)
+		default:
+			err = errNotController
 		}
-		if id := c.ControllerID(); id >= 0 && id != c.cfg.ID {
-			return forward(ctx, id)
+		// The role moved meanwhile (an election, a hand-over to a lower id):
+		// the change was not made, so it is tried at the new controller.
+		if !errors.Is(err, engine.ErrLeaderNotAvailable) || wait.Err() != nil {
+			return v, err
 		}
 		select {
 		case <-wait.Done():

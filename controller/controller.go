@@ -273,7 +273,8 @@ func (c *Controller) propose(cmd []byte) (uint64, error) {
 	}
 	f := c.raft.Apply(cmd, proposeTimeout)
 	if err := f.Error(); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrEnqueueTimeout) {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrEnqueueTimeout) ||
+			errors.Is(err, raft.ErrLeadershipTransferInProgress) {
 			return 0, fmt.Errorf("%w: %v", errNotController, err)
 		}
 		return 0, fmt.Errorf("controller: propose: %w", err)
