@@ -18,7 +18,8 @@
 //	                                              the head is truncated, absent until then
 //	'e' topicID(8) partition(4) epoch(4)       -> start offset of that leader epoch
 //	'm' name                                    -> broker metadata (topic definitions, format version)
-//	'r' ...                                     -> reserved for the metadata Raft log
+//	'r' 'l' index(8)                            -> a metadata Raft log entry (controller/raftstore)
+//	'r' 's' key                                 -> a Raft stable-store value (term, vote)
 //
 // Topics get a fresh random 64-bit id at creation, so a deleted and recreated
 // topic never sees old keys; deleting a topic is one DeleteRange per prefix.
