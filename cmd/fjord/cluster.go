@@ -32,6 +32,9 @@ type cluster struct {
 	events chan membership.Event
 	// done is closed when the event loop of startCluster ends; nil before.
 	done chan struct{}
+	// tls is the client side of broker-to-broker HTTPS (nil: plain HTTP),
+	// made once: peer's connection pools are kept per *tls.Config.
+	tls *tls.Config
 }
 
 // incarnation returns the UUID made when the data directory was formatted.
@@ -66,6 +69,7 @@ func (b *broker) joinCluster() error {
 		return fmt.Errorf("gossip: %w", err)
 	}
 	tlsCfg := b.clientTLS()
+	c.tls = tlsCfg
 	c.client = peer.NewClient(peer.ClientConfig{Self: int32(b.cfg.ID), Secret: b.cfg.ClusterSecret, TLS: tlsCfg,
 		Resolver: resolver{c}, Logger: b.log})
 	c.ctrl, err = controller.New(controller.Config{ID: int32(b.cfg.ID), Advertise: b.cfg.AdvertiseHTTP, DataDir: b.cfg.DataDir,
@@ -184,8 +188,9 @@ func (c *Config) validateCluster() error {
 	return nil
 }
 
-// clientTLS is the client side of broker-to-broker HTTPS, nil without
-// --tls-cert. --tls-ca names the CA of the other brokers' certificates.
+// clientTLS builds the client side of broker-to-broker HTTPS, nil without
+// --tls-cert; --tls-ca names the CA of the other brokers' certificates. It
+// reads the CA file: call it once (joinCluster keeps it in cluster.tls).
 func (b *broker) clientTLS() *tls.Config {
 	if b.cfg.TLSCert == "" {
 		return nil
@@ -225,7 +230,7 @@ func (r router) Proxy(c echo.Context, id int32) error {
 	if !ok {
 		return fmt.Errorf("%w: broker %d is unknown", engine.ErrLeaderNotAvailable, id)
 	}
-	return peer.Proxy(c, addr, r.Self(), r.b.cfg.ClusterSecret, r.b.clientTLS())
+	return peer.Proxy(c, addr, r.Self(), r.b.cfg.ClusterSecret, r.c.tls)
 }
 
 func (r router) Gather(ctx context.Context, path string) [][]byte {
@@ -235,6 +240,6 @@ func (r router) Gather(ctx context.Context, path string) [][]byte {
 			addrs = append(addrs, b.HTTPAddr)
 		}
 	}
-	bodies, _ := peer.Gather(ctx, addrs, path, r.Self(), r.b.cfg.ClusterSecret, r.b.clientTLS())
+	bodies, _ := peer.Gather(ctx, addrs, path, r.Self(), r.b.cfg.ClusterSecret, r.c.tls)
 	return bodies
 }

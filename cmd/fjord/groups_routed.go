@@ -46,7 +46,7 @@ func (g *routedGroups) at(name string) (string, error) {
 		return "", fmt.Errorf("group %q: coordinator %d is unknown", name, id)
 	}
 	scheme := "http"
-	if g.b.clientTLS() != nil {
+	if g.b.cluster.tls != nil {
 		scheme = "https"
 	}
 	return scheme + "://" + addr, nil
@@ -115,10 +115,10 @@ func (m memberJSON) member(id string) ws.GroupMember {
 
 func (g *routedGroups) Join(ctx context.Context, name string, req ws.GroupJoin) (ws.GroupMember, error) {
 	base, err := g.at(name)
-	if err != nil || base == "" {
-		if err != nil {
-			return ws.GroupMember{}, err
-		}
+	if err != nil {
+		return ws.GroupMember{}, err
+	}
+	if base == "" {
 		return g.local.Join(ctx, name, req)
 	}
 	body := map[string]any{"topics": req.Topics, "session_timeout_ms": req.SessionTimeout.Milliseconds()}
@@ -137,10 +137,10 @@ func (g *routedGroups) Join(ctx context.Context, name string, req ws.GroupJoin) 
 
 func (g *routedGroups) Fetch(ctx context.Context, name, member string, maxRecords, maxBytes int, wait time.Duration) (ws.GroupFetch, error) {
 	base, err := g.at(name)
-	if err != nil || base == "" {
-		if err != nil {
-			return ws.GroupFetch{}, err
-		}
+	if err != nil {
+		return ws.GroupFetch{}, err
+	}
+	if base == "" {
 		return g.local.Fetch(ctx, name, member, maxRecords, maxBytes, wait)
 	}
 	q := url.Values{"max_records": {strconv.Itoa(maxRecords)}, "max_bytes": {strconv.Itoa(maxBytes)},
@@ -164,10 +164,10 @@ func (g *routedGroups) Fetch(ctx context.Context, name, member string, maxRecord
 
 func (g *routedGroups) Heartbeat(ctx context.Context, name, member string) (ws.GroupMember, error) {
 	base, err := g.at(name)
-	if err != nil || base == "" {
-		if err != nil {
-			return ws.GroupMember{}, err
-		}
+	if err != nil {
+		return ws.GroupMember{}, err
+	}
+	if base == "" {
 		return g.local.Heartbeat(ctx, name, member)
 	}
 	var m memberJSON
@@ -179,10 +179,10 @@ func (g *routedGroups) Heartbeat(ctx context.Context, name, member string) (ws.G
 
 func (g *routedGroups) Commit(ctx context.Context, name, member string, offsets []ws.PartitionOffset) ([]ws.PartitionOffset, error) {
 	base, err := g.at(name)
-	if err != nil || base == "" {
-		if err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
+	}
+	if base == "" {
 		return g.local.Commit(ctx, name, member, offsets)
 	}
 	in := struct {
@@ -206,10 +206,10 @@ func (g *routedGroups) Commit(ctx context.Context, name, member string, offsets 
 
 func (g *routedGroups) Leave(ctx context.Context, name, member string) error {
 	base, err := g.at(name)
-	if err != nil || base == "" {
-		if err != nil {
-			return err
-		}
+	if err != nil {
+		return err
+	}
+	if base == "" {
 		return g.local.Leave(ctx, name, member)
 	}
 	return g.call(ctx, http.MethodDelete, base+"/groups/"+url.PathEscape(name)+"/members/"+url.PathEscape(member), nil, nil)

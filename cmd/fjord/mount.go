@@ -24,7 +24,7 @@ func (b *broker) mount() error {
 		return err
 	}
 	b.mountWS(&routedGroups{local: ws.ManagerGroups(groups), m: groups, b: b,
-		http: &http.Client{Transport: &http.Transport{TLSClientConfig: b.clientTLS(), MaxIdleConnsPerHost: 64}}})
+		http: &http.Client{Transport: &http.Transport{TLSClientConfig: b.cluster.tls, MaxIdleConnsPerHost: 64}}})
 	// secure stays last: it checks that every route above has an access rule.
 	return b.secure()
 }
