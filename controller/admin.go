@@ -9,7 +9,6 @@ import (
 
 	"github.com/fjord-streaming/fjord/controller/metadata"
 	"github.com/fjord-streaming/fjord/engine"
-	"github.com/fjord-streaming/fjord/membership"
 )
 
 var _ engine.Admin = (*Controller)(nil)
@@ -71,7 +70,7 @@ func (c *Controller) placeable() []int32 {
 	st := c.fsm.current()
 	var ids []int32
 	for _, b := range c.members.Brokers() {
-		if _, ok := st.Brokers[b.ID]; ok && b.Status == membership.StatusAlive {
+		if _, ok := st.Brokers[b.ID]; ok && b.Live() {
 			ids = append(ids, b.ID)
 		}
 	}

@@ -4,8 +4,6 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/fjord-streaming/fjord/membership"
 )
 
 // registerMetrics exposes the controller's view: who controls, the Raft
@@ -44,7 +42,7 @@ func (c *Controller) registerMetrics() {
 		gauge("fjord_brokers_alive", "Brokers alive in the gossip membership.", func() float64 {
 			n := 0
 			for _, b := range c.members.Brokers() {
-				if b.Status == membership.StatusAlive {
+				if b.Live() {
 					n++
 				}
 			}

@@ -94,7 +94,7 @@ func (c *Controller) reconcile() {
 func (c *Controller) aliveBrokers() []membership.Broker {
 	var out []membership.Broker
 	for _, b := range c.members.Brokers() {
-		if b.Status == membership.StatusAlive {
+		if b.Live() {
 			out = append(out, b)
 		}
 	}

@@ -207,6 +207,7 @@ func (s *Serf) serfConfig(nt *memberlist.NetTransport, bindIP string, ip net.IP,
 	mc.AdvertiseAddr = ip.String()
 	mc.AdvertisePort = port
 	mc.Logger = logger
+	s.probeInterval = mc.ProbeInterval
 
 	sc := serf.DefaultConfig()
 	sc.NodeName = s.name

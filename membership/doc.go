@@ -26,8 +26,11 @@
 // Brokers lists alive, failed (stopped without leaving: a crash, or a
 // partition) and left (left gracefully, or is leaving) brokers. Failed and
 // left brokers stay listed until Serf reaps them (24 h by default); EventReap
-// says when. StatusSuspect exists for callers but Serf never reports it:
-// memberlist v0.7.0 does not expose its suspicion state.
+// says when. An alive broker shows as suspect while it has missed two of
+// this broker's direct probes in a row (one per memberlist probe interval,
+// each bounded by its probe timeout), until it answers again or memberlist
+// declares it failed; Broker.Live counts suspect brokers as members, so a
+// probe that flaps under load moves no decision.
 //
 // # Joining
 //

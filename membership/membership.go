@@ -21,6 +21,13 @@ type Broker struct {
 	Incarnation string
 }
 
+// Live reports whether the broker is a member in good standing: alive, or
+// alive but suspected (missed probes, not yet declared failed). Decisions
+// that a flapping probe must not move, such as placement, use Live.
+func (b Broker) Live() bool {
+	return b.Status == StatusAlive || b.Status == StatusSuspect
+}
+
 // Local is the membership of a one-broker cluster.
 type Local struct {
 	self Broker
@@ -44,7 +51,7 @@ func (l *Local) Brokers() []Broker {
 // ControllerID is the id of the broker acting as controller: the lowest live id.
 func (l *Local) ControllerID() int32 {
 	for _, b := range l.Brokers() {
-		if b.Status == StatusAlive {
+		if b.Live() {
 			return b.ID
 		}
 	}

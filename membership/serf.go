@@ -36,6 +36,9 @@ type Serf struct {
 	serfEvents chan serf.Event
 	events     *eventQueue // nil without Config.Events
 
+	probeInterval time.Duration // memberlist's, set by serfConfig
+	suspicion     suspicion
+
 	joined    atomic.Bool  // a join succeeded, or there was nothing to join
 	failed    atomic.Bool  // fail ran: never join
 	livePeers atomic.Int32 // other brokers drain believes alive
@@ -111,6 +114,7 @@ func Start(cfg Config) (*Serf, error) {
 		return nil, fmt.Errorf("membership: start serf on %s: %w", cfg.BindAddr, err)
 	}
 	s.goFunc(s.drain)
+	s.goFunc(s.probeLoop)
 	if s.events != nil {
 		s.goFunc(func() { s.events.run(s.stop) })
 	}
@@ -181,14 +185,14 @@ func (s *Serf) Self() Broker {
 // reaps them (ReconnectTimeout and TombstoneTimeout, 24 h each by default);
 // EventReap then says they are gone.
 //
-// StatusSuspect is not reported: memberlist v0.7.0 keeps its suspicion
-// state private (the State of the Nodes it returns is always alive), so a
-// broker shows alive until memberlist declares it dead.
+// A broker Serf lists as alive shows as suspect while it has missed
+// suspectAfter of this broker's probes in a row (memberlist v0.7.0 keeps its
+// own suspicion state private, so the probes are this broker's own view).
 func (s *Serf) Brokers() []Broker {
 	members := s.gossip.Members()
 	out := make([]Broker, 0, len(members))
 	for _, m := range members {
-		if b, ok := brokerFromMember(m); ok {
+		if b, ok := s.broker(m); ok {
 			out = append(out, b)
 		}
 	}
@@ -201,10 +205,19 @@ func (s *Serf) Broker(id int32) (Broker, bool) {
 	name := memberName(id)
 	for _, m := range s.gossip.Members() {
 		if m.Name == name {
-			return brokerFromMember(m)
+			return s.broker(m)
 		}
 	}
 	return Broker{}, false
+}
+
+// broker is brokerFromMember with this broker's suspicion applied.
+func (s *Serf) broker(m serf.Member) (Broker, bool) {
+	b, ok := brokerFromMember(m)
+	if ok && b.Status == StatusAlive && s.suspicion.suspect(m.Name) {
+		b.Status = StatusSuspect
+	}
+	return b, ok
 }
 
 // GossipAddr is the address other brokers reach this one at: the bound IP

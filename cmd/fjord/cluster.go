@@ -236,7 +236,7 @@ func (r router) Proxy(c echo.Context, id int32) error {
 func (r router) Gather(ctx context.Context, path string) [][]byte {
 	var addrs []string
 	for _, b := range r.c.ctrl.Brokers() {
-		if b.ID != r.Self() && b.Status == membership.StatusAlive {
+		if b.ID != r.Self() && b.Live() {
 			addrs = append(addrs, b.HTTPAddr)
 		}
 	}
