@@ -115,7 +115,8 @@ func engineTopic(t *metadata.Topic) engine.TopicMetadata {
 	md := engine.TopicMetadata{Name: t.Name, ID: t.ID, ReplicationFactor: t.ReplicationFactor, Config: cfg,
 		CreatedMs: t.CreatedMs, Partitions: make([]engine.Placement, len(t.Partitions))}
 	for i, p := range t.Partitions {
-		md.Partitions[i] = engine.Placement{Replicas: p.Replicas, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, ISR: p.ISR}
+		md.Partitions[i] = engine.Placement{Replicas: p.Replicas, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, ISR: p.ISR,
+			PartitionEpoch: p.PartitionEpoch}
 	}
 	return md
 }

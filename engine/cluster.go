@@ -24,6 +24,32 @@ type Placement struct {
 	LeaderEpoch int32
 	// ISR are the replicas in sync with the leader (the leader included).
 	ISR []int32
+	// PartitionEpoch grows with every leader or ISR change; a leader's
+	// request to change the ISR names the one it saw (AlterISR).
+	PartitionEpoch int32
+}
+
+// AlterISR is a partition leader's request to the controller to change the
+// partition's ISR (Kafka's AlterPartition). It counts only once committed
+// to the metadata log; until then the leader keeps the ISR it has.
+type AlterISR struct {
+	Topic     string
+	TopicID   uint64
+	Partition int32
+	// Leader and LeaderEpoch are the proposer's: a leader that was replaced
+	// is refused (ErrStaleEpoch).
+	Leader      int32
+	LeaderEpoch int32
+	// PartitionEpoch is the partition epoch the proposal was computed from.
+	PartitionEpoch int32
+	// ISR is the proposed ISR, the leader included.
+	ISR []int32
+}
+
+// ISRChanger is where a leader sends AlterISR: the controller, directly or
+// forwarded. It returns the metadata version the change was committed at.
+type ISRChanger interface {
+	AlterISR(ctx context.Context, req AlterISR) (uint64, error)
 }
 
 // TopicMetadata is one topic as the metadata log says: its identity,

@@ -21,6 +21,9 @@ var (
 	ErrNotAReplica            = errors.New("engine: broker holds no replica of the partition")
 	ErrOffsetOutOfRangeMarker = errors.New("engine: offset out of range")
 	ErrClosed                 = errors.New("engine: closed")
+	// ErrStaleEpoch refuses a request made under a leader or partition
+	// epoch that has since been replaced (zombie fencing).
+	ErrStaleEpoch = errors.New("engine: stale epoch")
 )
 
 // OffsetOutOfRangeError says where a partition's readable range lies. It

@@ -66,6 +66,7 @@ var table = []Mapping{
 	{engine.ErrLeaderNotAvailable, http.StatusServiceUnavailable, LeaderNotAvailable},
 	{engine.ErrNotLeader, http.StatusServiceUnavailable, LeaderNotAvailable},
 	{engine.ErrClosed, http.StatusServiceUnavailable, LeaderNotAvailable},
+	{engine.ErrStaleEpoch, http.StatusServiceUnavailable, LeaderNotAvailable},
 	{engine.ErrTimeout, http.StatusGatewayTimeout, RequestTimeout},
 }
 
