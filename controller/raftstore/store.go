@@ -25,6 +25,10 @@ import (
 // ErrCorrupt marks a log entry that does not decode.
 var ErrCorrupt = errors.New("raftstore: corrupt log entry")
 
+// errNotFound is Get's error for a missing key. Raft recognizes it by its
+// text, "not found", and nothing else.
+var errNotFound = errors.New("not found")
+
 // Store is a raft.LogStore and raft.StableStore on Pebble.
 type Store struct{ p *pebble.DB }
 
@@ -115,7 +119,7 @@ func (s *Store) Set(key, val []byte) error { return s.p.Set(stableKey(key), val,
 func (s *Store) Get(key []byte) ([]byte, error) {
 	v, closer, err := s.p.Get(stableKey(key))
 	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, errors.New("not found")
+		return nil, errNotFound
 	} else if err != nil {
 		return nil, err
 	}
@@ -128,11 +132,14 @@ func (s *Store) SetUint64(key []byte, val uint64) error {
 	return s.Set(key, binary.BigEndian.AppendUint64(nil, val))
 }
 
-// GetUint64 reads a stable integer; missing is 0.
+// GetUint64 reads a stable integer; missing is 0. A failed read is an
+// error, not 0: Raft would take it for term 0 and could vote twice in a term.
 func (s *Store) GetUint64(key []byte) (uint64, error) {
 	v, err := s.Get(key)
-	if err != nil {
+	if errors.Is(err, errNotFound) {
 		return 0, nil
+	} else if err != nil {
+		return 0, err
 	}
 	if len(v) != 8 {
 		return 0, fmt.Errorf("raftstore: stable value %q is %d bytes", key, len(v))
