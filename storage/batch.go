@@ -238,3 +238,17 @@ func readBytes(b []byte) (v, rest []byte, err error) {
 	}
 	return b[k : k+int(n) : k+int(n)], b[k+int(n):], nil
 }
+
+// CheckBatch decodes b's header and checks its CRC, without decoding the
+// records: what a follower checks of each batch it receives before storing
+// the bytes unchanged.
+func CheckBatch(b []byte) (BatchHeader, error) {
+	h, err := DecodeBatchHeader(b)
+	if err != nil {
+		return h, err
+	}
+	if crc32.Checksum(b[5:], castagnoli) != binary.BigEndian.Uint32(b[1:]) {
+		return h, fmt.Errorf("%w: crc mismatch at offset %d", ErrCorrupt, h.BaseOffset)
+	}
+	return h, nil
+}

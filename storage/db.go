@@ -334,3 +334,13 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 	}
 	panic(fmt.Sprintf(format, args...))
 }
+
+// SyncWAL returns once everything committed so far is durable: writes made
+// without sync (a follower's appends to several partitions) become durable
+// together with one WAL sync.
+func (db *DB) SyncWAL() error {
+	if err := db.p.LogData(nil, pebble.Sync); err != nil {
+		return fmt.Errorf("storage: sync WAL: %w", err)
+	}
+	return nil
+}

@@ -16,7 +16,7 @@
 //	'l' topicID(8) partition(4) baseOffset(8)  -> log value: prefix + one record batch (below)
 //	's' topicID(8) partition(4)                -> partition state (below); written only when
 //	                                              the head is truncated, absent until then
-//	'e' topicID(8) partition(4) epoch(4)       -> start offset of that leader epoch
+//	'e' topicID(8) partition(4) epoch(4)       -> start offset(8) of that leader epoch
 //	'm' name                                    -> broker metadata (topic definitions, format version)
 //	'r' 'l' index(8)                            -> a metadata Raft log entry (controller/raftstore)
 //	'r' 's' key                                 -> a Raft stable-store value (term, vote)
@@ -33,7 +33,9 @@
 // runningMaxTime is the largest record timestamp of the partition from
 // offset 0 through this batch; cumulativeBytes is the encoded size of every
 // batch from offset 0 through this one. Both count batches that retention
-// has since dropped, so they never go down. The prefix is this broker's
+// has since dropped, so they never go down, except by replica truncation: a
+// truncated tail takes its batches' totals with it, and after ResetLog they
+// count from the reset. The prefix is this broker's
 // bookkeeping: replication ships the batch bytes alone and the receiver
 // computes its own prefix.
 //
@@ -79,6 +81,30 @@
 // older or newer than the one it knows. A future format change either
 // migrates on open under a bumped "format" key or keeps reading the old
 // layout; a batch encoding change adds a new magic and keeps reading the old.
+//
+// # Leader epochs and replica truncation
+//
+// The 'e' keys are the partition's leader-epoch cache: epoch -> the first
+// offset written in it, epochs ascending in key order and start offsets
+// non-decreasing with them. PutLeaderEpoch adds an entry (a new leader at
+// its log end, a follower seeing a batch of a new epoch); LeaderEpochs
+// lists them; engine/epochs decides with them where a follower's log
+// diverges from its leader's. Three writes shorten a log:
+//
+//   - TruncateHead (retention) drops batches below a new log start and
+//     rewrites the state key; it keeps every epoch entry, since stale low
+//     entries change no answer about a retained offset.
+//   - TruncateTail (a diverged follower) drops every batch holding an offset
+//     at or above a given end, a straddling batch whole, and every epoch
+//     entry starting at or above the new end, in one batch. The state key is
+//     untouched, so it never goes below the log start (ErrBelowLogStart).
+//   - ResetLog (a follower whose log lies outside its leader's) deletes the
+//     partition's log and epoch keys and writes the state
+//     {startOffset, 0, -1}: an empty log at startOffset whose byte count and
+//     running maximum start over from there.
+//
+// Each is one atomic Pebble batch, so a crash leaves the log, the state and
+// the epoch entries consistent with one another.
 //
 // # Durability
 //

@@ -182,10 +182,10 @@ func (db *DB) Append(id PartitionID, tail Tail, batches [][]byte, sync bool) (Ta
 	return tail, nil
 }
 
-// PutLeaderEpoch durably records that epoch starts at startOffset.
+// PutLeaderEpoch durably records that epoch, which is never negative,
+// starts at startOffset.
 func (db *DB) PutLeaderEpoch(id PartitionID, epoch int32, startOffset int64) error {
-	k := binary.BigEndian.AppendUint32(partKey(prefixEpoch, id, 4), uint32(epoch))
-	if err := db.p.Set(k, binary.BigEndian.AppendUint64(nil, uint64(startOffset)), pebble.Sync); err != nil {
+	if err := db.p.Set(epochKey(id, epoch), binary.BigEndian.AppendUint64(nil, uint64(startOffset)), pebble.Sync); err != nil {
 		return fmt.Errorf("storage: leader epoch %s: %w", id, err)
 	}
 	return nil
@@ -254,6 +254,16 @@ func (db *DB) FindTime(id PartitionID, ts int64) (int64, bool, error) {
 // or the log end offset, and records the new partition state, in one synced
 // batch using a range deletion. It returns the new state. A newStart at or
 // below the current log start changes nothing.
+//
+// It leaves the leader-epoch entries alone. Kafka's truncateFromStart drops
+// the entries below the new start but the latest, which it moves up to the
+// new start; keeping them all changes no answer about a retained offset (the
+// epoch of an offset at or above the log start, and the end offset of any
+// epoch that still has records, are the same either way). Only the end
+// offset of an epoch whose records are all dropped differs: it is that
+// epoch's own end, at or below the log start, where Kafka answers the log
+// start; a follower told an end below the log start fetches below the
+// leader's log start and resets its log (ResetLog) instead of truncating it.
 func (db *DB) TruncateHead(id PartitionID, newStart int64) (PartitionState, error) {
 	st, err := db.loadState(id)
 	if err != nil || newStart <= st.LogStart {
