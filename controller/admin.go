@@ -65,12 +65,14 @@ func (c *Controller) route(ctx context.Context, local func(context.Context) (uin
 // LiveBrokers is how many registered brokers are alive now.
 func (c *Controller) LiveBrokers() int32 { return int32(len(c.placeable())) }
 
-// placeable are the ids of the brokers placement may use: registered and alive.
+// placeable are the ids of the brokers placement may use: registered and
+// alive, and not in a controlled shutdown.
 func (c *Controller) placeable() []int32 {
 	st := c.fsm.current()
+	shutting := c.shuttingDown(time.Now())
 	var ids []int32
 	for _, b := range c.members.Brokers() {
-		if _, ok := st.Brokers[b.ID]; ok && b.Live() {
+		if _, ok := st.Brokers[b.ID]; ok && b.Live() && !shutting[b.ID] {
 			ids = append(ids, b.ID)
 		}
 	}
@@ -147,13 +149,15 @@ func (c *Controller) DeleteTopicLocal(ctx context.Context, name string) (uint64,
 	return v, engineError(err)
 }
 
-// newPartitions makes partitions led by their first replica. Until
-// followers replicate, the ISR is the leader alone: nothing else has the
-// data.
+// newPartitions makes partitions led by their first replica, with every
+// replica in the ISR, as Kafka does: all of them hold the same empty log.
+// The HW waits for each follower's first fetch, and a follower that never
+// fetches leaves the ISR (not live: at once; live: after
+// replica.lag.time.max.ms).
 func newPartitions(replicas [][]int32) []metadata.Partition {
 	out := make([]metadata.Partition, len(replicas))
 	for i, r := range replicas {
-		out[i] = metadata.Partition{Replicas: r, Leader: r[0], ISR: []int32{r[0]}}
+		out[i] = metadata.Partition{Replicas: r, Leader: r[0], ISR: append([]int32(nil), r...)}
 	}
 	return out
 }
@@ -187,6 +191,8 @@ func engineError(err error) error {
 		return fmt.Errorf("%w: %v", engine.ErrTopicExists, err)
 	case errors.Is(err, metadata.ErrTopicNotFound):
 		return fmt.Errorf("%w: %v", engine.ErrTopicNotFound, err)
+	case errors.Is(err, metadata.ErrStaleEpoch):
+		return fmt.Errorf("%w: %v", engine.ErrStaleEpoch, err)
 	case errors.Is(err, metadata.ErrInvalid):
 		return fmt.Errorf("%w: %v", engine.ErrInvalidRequest, err)
 	}

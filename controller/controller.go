@@ -30,12 +30,19 @@ type Members interface {
 	Joined() bool
 }
 
-// Forwarder sends topic changes to the controller when this broker is not
-// it (api/peer's client).
+// Forwarder sends topic changes, ISR changes and controlled shutdowns to
+// the controller when this broker is not it (api/peer's client). Each
+// returns the metadata version the change was committed at.
 type Forwarder interface {
 	CreateTopic(ctx context.Context, controller int32, spec engine.TopicSpec) (uint64, error)
 	UpdateTopic(ctx context.Context, controller int32, name string, u engine.TopicUpdate) (uint64, error)
 	DeleteTopic(ctx context.Context, controller int32, name string) (uint64, error)
+	// AlterISR forwards a partition leader's ISR change (AlterISRLocal
+	// there).
+	AlterISR(ctx context.Context, controller int32, req engine.AlterISR) (uint64, error)
+	// ControlledShutdown asks the controller to move broker's leaderships
+	// away (ControlledShutdownLocal there).
+	ControlledShutdown(ctx context.Context, controller int32, broker int32) (uint64, error)
 }
 
 // Config configures a Controller.
@@ -58,6 +65,9 @@ type Config struct {
 	Settle time.Duration
 	// MaxVoters caps the Raft voters (default 5, the lowest ids).
 	MaxVoters int
+	// RebalanceInterval is how often the controller hands leadership back
+	// to preferred replicas that are in sync (default 30 s).
+	RebalanceInterval time.Duration
 	// Fast shortens Raft's timeouts (tests on one machine).
 	Fast       bool
 	Logger     *slog.Logger
@@ -71,6 +81,9 @@ func (c *Config) ensureDefaults() {
 	if c.MaxVoters <= 0 {
 		c.MaxVoters = 5
 	}
+	if c.RebalanceInterval <= 0 {
+		c.RebalanceInterval = 30 * time.Second
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -78,8 +91,10 @@ func (c *Config) ensureDefaults() {
 
 // Controller runs this broker's part of the metadata log: every broker
 // applies it (fsm.go); the one whose Raft node leads is the controller and
-// alone proposes changes (admin.go), registers brokers and keeps the voter
-// set and the lowest-id preference (reconcile.go).
+// alone proposes changes (admin.go, alterisr.go), registers brokers and
+// keeps the voter set and the lowest-id preference (reconcile.go), and
+// decides partition leadership: failover, ISR cleanup, preferred-leader
+// rebalance and controlled shutdown (leadership.go).
 type Controller struct {
 	cfg     Config
 	eng     *engine.Engine
@@ -100,6 +115,18 @@ type Controller struct {
 	// without a break (lowest-id preference).
 	aliveMu    sync.Mutex
 	aliveSince map[int32]time.Time
+	// shutdownMu guards shutdowns: the brokers in controlled shutdown and
+	// when each asked (leadership.go).
+	shutdownMu sync.Mutex
+	shutdowns  map[int32]time.Time
+	// lastRebalance is when the reconcile loop last ran the preferred-leader
+	// rebalance; only that loop touches it.
+	lastRebalance time.Time
+	metrics       metrics
+	// passMu guards passed, closed and replaced at the end of every
+	// reconcile pass as the controller (reconciled).
+	passMu sync.Mutex
+	passed chan struct{}
 
 	kick   chan struct{}
 	cancel context.CancelFunc
@@ -110,7 +137,8 @@ type Controller struct {
 func New(cfg Config, db *storage.DB, eng *engine.Engine, members Members, fwd Forwarder) (*Controller, error) {
 	cfg.ensureDefaults()
 	c := &Controller{cfg: cfg, eng: eng, members: members, fwd: fwd, fsm: newFSM(eng, cfg.Logger),
-		aliveSince: map[int32]time.Time{}, kick: make(chan struct{}, 1)}
+		aliveSince: map[int32]time.Time{}, shutdowns: map[int32]time.Time{}, kick: make(chan struct{}, 1), metrics: newMetrics(),
+		passed: make(chan struct{})}
 	c.store = raftstore.New(db)
 	c.layer = raftnet.New(raftnet.Config{Advertise: cfg.Advertise, Secret: cfg.Secret, TLS: cfg.TLS, Logger: cfg.Logger})
 	c.trans = raftnet.NewTransport(c.layer, cfg.Logger)
@@ -127,6 +155,10 @@ func New(cfg Config, db *storage.DB, eng *engine.Engine, members Members, fwd Fo
 	rc.Logger = raftnet.HCLogger(cfg.Logger, "raft")
 	rc.SnapshotThreshold = 4096
 	rc.SnapshotInterval = 30 * time.Second
+	// A buffered intake lets Raft batch pipelined proposals (a failover
+	// of many partitions, leadership.go) into one log write each
+	// MaxAppendEntries; unbuffered, it writes and syncs them one by one.
+	rc.BatchApplyCh = true
 	if cfg.Fast {
 		rc.HeartbeatTimeout, rc.ElectionTimeout = 300*time.Millisecond, 300*time.Millisecond
 		rc.LeaderLeaseTimeout = 200 * time.Millisecond
@@ -271,7 +303,13 @@ func (c *Controller) propose(cmd []byte) (uint64, error) {
 	if c.raftState() != raft.Leader {
 		return 0, errNotController
 	}
-	f := c.raft.Apply(cmd, proposeTimeout)
+	return result(c.raft.Apply(cmd, proposeTimeout))
+}
+
+// result waits for a proposal and returns its index and the state
+// machine's verdict. A proposal that met an election or a hand-over was
+// not made: errNotController, which route retries at the new controller.
+func result(f raft.ApplyFuture) (uint64, error) {
 	if err := f.Error(); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrEnqueueTimeout) ||
 			errors.Is(err, raft.ErrLeadershipTransferInProgress) {

@@ -14,6 +14,19 @@
 // lowest live id). Gossip never removes a broker: a failed broker is not a
 // removed one. Topic changes made on another broker are forwarded to it.
 //
+// The controller also decides partition leadership (leadership.go, with
+// the pure plans of package metadata): on every reconcile pass a partition
+// whose leader is not live, or that is offline, fails over to the first
+// live in-sync replica in replica order with the next leader epoch (or
+// stays offline, or with unclean.leader.election.enable takes the first
+// live replica), and followers that are not live leave the ISRs of live
+// leaders; every RebalanceInterval leadership returns to preferred
+// replicas that are in sync. A leader's ISR change (AlterISR, fenced by
+// its leader and partition epochs) and a stopping broker's controlled
+// shutdown reach the controller like topic changes, forwarded by any
+// broker. The changes of a pass are proposed pipelined, and the state
+// machine applies Raft's batches at once (fsm.ApplyBatch).
+//
 // The Raft log and stable store live in the broker's Pebble database
 // (controller/raftstore), snapshots in the data directory, and Raft's
 // transport runs over the broker's HTTP listener (controller/raftnet), so a

@@ -24,6 +24,9 @@ func (c *Controller) reconcileLoop(ctx context.Context) {
 		c.trackAlive()
 		if c.raft.State() == raft.Leader {
 			c.reconcile()
+			c.endPass()
+		} else {
+			c.lastRebalance = time.Time{} // a new term as controller waits an interval
 		}
 		select {
 		case <-ctx.Done():
@@ -35,13 +38,31 @@ func (c *Controller) reconcileLoop(ctx context.Context) {
 	}
 }
 
-// trackAlive records since when each broker has been alive without a break.
+// reconciled returns a channel closed at the end of the next reconcile
+// pass this broker makes as the controller (or of the one under way).
+func (c *Controller) reconciled() <-chan struct{} {
+	c.passMu.Lock()
+	defer c.passMu.Unlock()
+	return c.passed
+}
+
+func (c *Controller) endPass() {
+	c.passMu.Lock()
+	defer c.passMu.Unlock()
+	close(c.passed)
+	c.passed = make(chan struct{})
+}
+
+// trackAlive records since when each broker has been alive without a
+// break, and ends the shutdown marks of brokers that stopped.
 func (c *Controller) trackAlive() {
 	now := time.Now()
+	members := c.members.Brokers()
+	c.forgetStopped(members)
 	c.aliveMu.Lock()
 	defer c.aliveMu.Unlock()
 	seen := map[int32]bool{}
-	for _, b := range c.members.Brokers() {
+	for _, b := range members {
 		if b.Status != membership.StatusAlive {
 			continue
 		}
@@ -59,9 +80,12 @@ func (c *Controller) trackAlive() {
 
 // reconcile makes the metadata and the Raft configuration match who is
 // there: the log is initialized once, alive brokers are registered (a new
-// incarnation too), brokers become voters (the lowest ids) or non-voters,
-// and leadership goes to the lowest-id voter that is alive and settled.
-// Failed brokers stay in the configuration: gossip alone never removes one.
+// incarnation too), partitions whose leader or followers are gone fail over
+// or shrink their ISR and, now and then, leadership returns to preferred
+// replicas (leadership.go), brokers become voters (the lowest ids) or
+// non-voters, and the controller role goes to the lowest-id voter that is
+// alive and settled. Failed brokers stay in the configuration: gossip alone
+// never removes one.
 func (c *Controller) reconcile() {
 	if c.fsm.replaying.Load() {
 		return // the state is not current yet
@@ -86,6 +110,7 @@ func (c *Controller) reconcile() {
 		}
 		c.cfg.Logger.Info("broker registered", "broker", b.ID, "http", b.HTTPAddr, "incarnation", b.Incarnation)
 	}
+	c.reconcileLeadership(time.Now())
 	c.reconcileVoters(alive)
 	c.preferLowestID()
 }

@@ -283,6 +283,8 @@ func (e *Engine) ApplyMetadata(version uint64, topics []TopicMetadata) error {
 		}
 	}
 	e.setVersion(version)
+	e.fetchers.update()
+	e.leadershipChanged()
 	if len(errs) > 0 {
 		return fmt.Errorf("engine: apply metadata %d: %v", version, errs)
 	}
@@ -371,7 +373,7 @@ func (e *Engine) removeTopic(name string) error {
 		p.writeMu.Lock()
 		p.writeMu.Unlock() //nolint:staticcheck // a barrier
 	}
-	if err := e.db.DeleteTopic(t.meta.ID, metaName(name)); err != nil {
+	if err := e.db.DeleteTopic(t.id, metaName(name)); err != nil {
 		return err
 	}
 	e.metrics.dropTopic(name)

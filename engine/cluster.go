@@ -95,4 +95,7 @@ type Remote interface {
 	Offsets(ctx context.Context, leader int32, topic string, partition int32, knownHW int64, wait time.Duration) (Offsets, error)
 	// OffsetForTimestamp asks the leader for the first offset at or after ts.
 	OffsetForTimestamp(ctx context.Context, leader int32, topic string, partition int32, ts int64) (OffsetsForTimestamp, error)
+	// ReplicaFetch is one round of this broker's fetch stream from leader
+	// (replica.go): the leader's ServeReplicaFetch, answered in order.
+	ReplicaFetch(ctx context.Context, leader int32, req ReplicaFetchRequest) (ReplicaFetchResponse, error)
 }

@@ -39,8 +39,14 @@ type Engine struct {
 	version int64
 	// versionCh is closed and replaced whenever version changes.
 	versionCh chan struct{}
-	onDelete  []func(topic string)
-	onChange  []func(topic string, partitions int32)
+	// fetchers are the follower's replica fetch streams (follower.go).
+	fetchers *fetchers
+	// onLead are the OnLeadershipChanged hooks; led is what this broker
+	// led after the last metadata change (leadership.go), under adminMu.
+	onLead   []func(topic string, partition int32, leading bool)
+	led      map[partitionKey]bool
+	onDelete []func(topic string)
+	onChange []func(topic string, partitions int32)
 
 	// bg tracks background appends (acks=0) and loops.
 	bg     sync.WaitGroup
@@ -53,8 +59,14 @@ func Open(db *storage.DB, cfg Config) (*Engine, error) {
 	cfg.EnsureDefaults()
 	e := &Engine{cfg: cfg, db: db, recent: newRecentBudget(recentBudgetBytes), topics: map[string]*Topic{},
 		closed: make(chan struct{}), versionCh: make(chan struct{})}
-	e.env = &partitionEnv{self: cfg.BrokerID, db: db, budget: e.recent, stop: e.closed, bg: &e.bg}
+	e.env = &partitionEnv{self: cfg.BrokerID, db: db, budget: e.recent, stop: e.closed, bg: &e.bg, log: cfg.Logger}
+	e.fetchers = &fetchers{e: e}
 	e.metrics = newMetrics(cfg.Registerer, e)
+	hwStart, err := loadCheckpoint(db)
+	if err != nil {
+		return nil, err
+	}
+	e.env.hwStart = hwStart
 	id, err := db.GetMeta("cluster_id")
 	if err != nil {
 		return nil, err
@@ -117,6 +129,14 @@ func (e *Engine) SetCluster(admin Admin, remote Remote) {
 	e.env.remote = remote
 }
 
+// SetReplication makes the engine replicate: leaders send ISR changes to
+// isr, and followers fetch from their leaders, presenting incarnation. Call
+// it with SetCluster, before any metadata is applied.
+func (e *Engine) SetReplication(isr ISRChanger, incarnation string) {
+	e.env.isr = isr
+	e.env.incarnation = incarnation
+}
+
 // BrokerID is this broker's id.
 func (e *Engine) BrokerID() int32 { return e.cfg.BrokerID }
 
@@ -160,6 +180,11 @@ func (e *Engine) topicChanged(topic string, partitions int32) {
 func (e *Engine) Run(ctx context.Context) {
 	t := time.NewTicker(e.cfg.RetentionInterval)
 	defer t.Stop()
+	isr := time.NewTicker(isrCheckInterval)
+	defer isr.Stop()
+	cp := time.NewTicker(checkpointInterval)
+	defer cp.Stop()
+	defer e.saveCheckpoint()
 	for {
 		select {
 		case <-ctx.Done():
@@ -168,6 +193,10 @@ func (e *Engine) Run(ctx context.Context) {
 			return
 		case <-t.C:
 			e.ApplyRetention()
+		case <-isr.C:
+			e.checkISRs()
+		case <-cp.C:
+			e.saveCheckpoint()
 		}
 	}
 }
@@ -196,7 +225,9 @@ func (e *Engine) Stopping() <-chan struct{} { return e.closed }
 // not close the storage.
 func (e *Engine) Close() {
 	e.StopWaiters()
+	e.fetchers.stop()
 	e.bg.Wait()
+	e.saveCheckpoint()
 }
 
 func (e *Engine) topicList() []*Topic {
@@ -206,7 +237,7 @@ func (e *Engine) topicList() []*Topic {
 	for _, t := range e.topics {
 		ts = append(ts, t)
 	}
-	sort.Slice(ts, func(i, j int) bool { return ts[i].meta.Name < ts[j].meta.Name })
+	sort.Slice(ts, func(i, j int) bool { return ts[i].name < ts[j].name })
 	return ts
 }
 
@@ -234,7 +265,7 @@ func (e *Engine) Partition(topic string, partition int32) (*Partition, error) {
 func (e *Engine) Topics(includeInternal bool) []TopicInfo {
 	var out []TopicInfo
 	for _, t := range e.topicList() {
-		if includeInternal || !IsInternalTopic(t.meta.Name) {
+		if includeInternal || !IsInternalTopic(t.name) {
 			out = append(out, t.info(false))
 		}
 	}

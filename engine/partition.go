@@ -2,9 +2,13 @@ package engine
 
 import (
 	"fmt"
+	"log/slog"
+	"slices"
 	"sort"
 	"sync"
+	"time"
 
+	"github.com/fjord-streaming/fjord/engine/epochs"
 	"github.com/fjord-streaming/fjord/storage"
 )
 
@@ -15,8 +19,10 @@ const maxBatchBytes = 1 << 20
 // (LEO), high watermark (HW) and leader epoch. Appends are serialized and
 // coalesced (group commit); reads are concurrent and never block appends.
 //
-// The HW is kept apart from the LEO: on one broker it follows the LEO once a
-// synced commit returned; with replication it will follow the ISR.
+// The HW is kept apart from the LEO: on the leader it is the smallest
+// durable LEO over the ISR (highWatermark), so with the leader alone in the
+// ISR it follows the LEO once a synced commit returned; on a follower it is
+// the leader's HW, capped by its own LEO (replica.go, follower.go).
 type Partition struct {
 	topic string
 	index int32
@@ -40,9 +46,22 @@ type Partition struct {
 	tail     storage.Tail           // the LEO, cumulative bytes and running max timestamp
 	start    storage.PartitionState // the log start and the bytes below it
 	hw       int64
-	epoch    int32
-	hwCh     chan struct{} // closed and replaced whenever hw advances, leadership moves or the partition closes
-	closed   bool
+	// epoch is the leader epoch the metadata names (the one this broker
+	// stamps on batches while it leads); epochs is the leader-epoch cache.
+	epoch  int32
+	epochs *epochs.Cache
+	hwCh   chan struct{} // closed and replaced whenever hw advances, leadership moves or the partition closes
+	leoCh  chan struct{} // closed and replaced whenever the LEO moves, leadership moves or the partition closes
+	closed bool
+	// followers are the leader's view of its followers (replica.go), nil
+	// while another broker leads; leaderSince is when this broker last
+	// became leader; altering is set while an AlterISR is in flight.
+	followers   map[int32]*followerState
+	leaderSince time.Time
+	altering    bool
+	// leaderLogStart is the leader's log start as its last fetch answer
+	// said, while another broker leads: retention here follows it.
+	leaderLogStart int64
 	// place is the partition's placement as the metadata log says.
 	place Placement
 	// recent is the run of newest batches kept in memory (recent.go),
@@ -67,6 +86,13 @@ type partitionEnv struct {
 	budget *recentBudget
 	// remote reaches other brokers; nil on an engine of its own.
 	remote Remote
+	// isr takes leaders' AlterISR proposals; nil on an engine of its own.
+	isr ISRChanger
+	log *slog.Logger
+	// incarnation is this broker's, sent with every replica fetch.
+	incarnation string
+	// hwStart is the HW each partition starts from (checkpoint.go).
+	hwStart hwCheckpoint
 	// stop ends the partitions' background work; bg counts it.
 	stop <-chan struct{}
 	bg   *sync.WaitGroup
@@ -76,14 +102,20 @@ func openPartition(env *partitionEnv, topic string, topicID uint64, index int32,
 	p := &Partition{
 		topic: topic, index: index, db: env.db, budget: env.budget, env: env,
 		id:   storage.PartitionID{TopicID: topicID, Partition: uint32(index)},
-		hwCh: make(chan struct{}),
+		hwCh: make(chan struct{}), leoCh: make(chan struct{}),
 	}
 	p.mirror.changed = make(chan struct{})
 	rec, err := env.db.LoadPartition(p.id)
 	if err != nil {
 		return nil, err
 	}
-	p.tail, p.start, p.hw, p.epoch = rec.Tail, rec.State, rec.Tail.EndOffset, rec.LeaderEpoch
+	es, err := env.db.LeaderEpochs(p.id)
+	if err != nil {
+		return nil, err
+	}
+	p.epochs = epochs.New(epochEntries(es))
+	p.tail, p.start, p.epoch = rec.Tail, rec.State, rec.LeaderEpoch
+	p.hw = env.hwStart.at(p.id, rec)
 	if err := p.setPlacement(place); err != nil {
 		return nil, err
 	}
@@ -98,27 +130,56 @@ func (p *Partition) setPlacement(pl Placement) error {
 	p.writeMu.Lock()
 	defer p.writeMu.Unlock()
 	p.mu.Lock()
-	old, leo, epoch := p.place, p.tail.EndOffset, p.epoch
+	old, leo := p.place, p.tail.EndOffset
+	latest, known := p.epochs.Latest()
 	p.mu.Unlock()
 	lead := pl.Leader == p.env.self
-	// epoch is the latest recorded here, -1 when none is.
-	if lead && pl.LeaderEpoch > epoch {
+	newEpoch := lead && (!known || pl.LeaderEpoch > latest.Epoch)
+	if newEpoch {
 		if err := p.db.PutLeaderEpoch(p.id, pl.LeaderEpoch, leo); err != nil {
 			return fmt.Errorf("%s/%d: record leader epoch %d: %w", p.topic, p.index, pl.LeaderEpoch, err)
 		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if newEpoch {
+		p.epochs.Assign(pl.LeaderEpoch, leo)
+	}
 	p.place = clonePlacement(pl)
-	if lead {
-		p.epoch = pl.LeaderEpoch
+	p.epoch = pl.LeaderEpoch
+	switch {
+	case !lead:
+		p.followers = nil
+	case old.Leader != pl.Leader || old.LeaderEpoch != pl.LeaderEpoch || p.followers == nil:
+		p.followers = map[int32]*followerState{}
+		p.leaderSince = time.Now()
+	}
+	if (old.Leader != pl.Leader || !slices.Equal(old.ISR, pl.ISR)) && !p.closed {
+		p.wakeLocked()
 	}
 	if old.Leader != pl.Leader && !p.closed {
-		close(p.hwCh)
-		p.hwCh = make(chan struct{})
 		p.mirror.leaderMoved()
 	}
+	p.recomputeHWLocked()
 	return nil
+}
+
+// wakeLocked wakes everyone waiting on the HW or the LEO. p.mu must be held
+// and p open.
+func (p *Partition) wakeLocked() {
+	close(p.hwCh)
+	p.hwCh = make(chan struct{})
+	close(p.leoCh)
+	p.leoCh = make(chan struct{})
+}
+
+// epochEntries converts the leader-epoch entries storage keeps.
+func epochEntries(es []storage.EpochEntry) []epochs.Entry {
+	out := make([]epochs.Entry, len(es))
+	for i, e := range es {
+		out[i] = epochs.Entry{Epoch: e.Epoch, StartOffset: e.StartOffset}
+	}
+	return out
 }
 
 func clonePlacement(pl Placement) Placement {
@@ -230,6 +291,7 @@ func (p *Partition) close() {
 	if !p.closed {
 		p.closed = true
 		close(p.hwCh)
+		close(p.leoCh)
 		p.mirror.fire()
 		p.forgetRecent()
 	}
@@ -297,8 +359,10 @@ func (p *Partition) flushRound() {
 		p.tail = tail
 		if !p.closed {
 			p.remember(added, len(added) == len(batches))
+			close(p.leoCh)
+			p.leoCh = make(chan struct{})
 		}
-		p.advanceHW(tail.EndOffset)
+		p.recomputeHWLocked()
 	}
 	for _, r := range reqs {
 		if err != nil {
@@ -540,7 +604,16 @@ func (p *Partition) offsetForTimestampLocal(ts int64) (int64, bool, error) {
 // max timestamp is older than retention.ms or the partition holds more than
 // retention.bytes; never past the HW. It reports the new log start.
 func (p *Partition) applyRetention(cfg TopicConfig, nowMs int64) (int64, error) {
-	if (cfg.RetentionMs < 0 && cfg.RetentionBytes < 0) || !p.Leading() {
+	if !p.Leading() {
+		// A follower's log starts where its leader's does.
+		p.writeMu.Lock()
+		defer p.writeMu.Unlock()
+		p.mu.Lock()
+		leaderStart := p.leaderLogStart
+		p.mu.Unlock()
+		return p.dropHead(func(h storage.BatchHeader, _ int64) bool { return h.NextOffset() <= leaderStart })
+	}
+	if cfg.RetentionMs < 0 && cfg.RetentionBytes < 0 {
 		return p.LocalOffsets().LogStart, nil
 	}
 	p.writeMu.Lock()

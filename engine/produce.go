@@ -237,19 +237,62 @@ func (e *Engine) appendPartition(ctx context.Context, p *Partition, cfg TopicCon
 		}
 		return e.env.remote.Append(ctx, leader, p.topic, p.index, recs, acks, timeout)
 	}
-	return p.appendLeader(cfg, recs, acks)
+	return p.appendLeader(ctx, cfg, recs, acks)
 }
 
 // appendLeader appends as the leader: acks=all needs min.insync.replicas
-// in-sync replicas, counting the leader, or nothing is written.
-func (p *Partition) appendLeader(cfg TopicConfig, recs []storage.Record, acks Acks) (int64, error) {
+// in-sync replicas, counting the leader, or nothing is written, and then
+// waits until the HW passes the records (every ISR member has them
+// durably), until ctx ends (ErrTimeout: the records stay and may yet
+// commit), or until the ISR falls below min.insync.replicas or leadership
+// moves meanwhile (the records may or may not survive).
+func (p *Partition) appendLeader(ctx context.Context, cfg TopicConfig, recs []storage.Record, acks Acks) (int64, error) {
 	if acks == AcksAll {
-		if isr := int64(len(p.Placement().ISR)); isr < cfg.MinInsyncReplicas {
-			return 0, fmt.Errorf("%w: %s/%d has %d in-sync replica(s), min.insync.replicas is %d",
-				ErrNotEnoughReplicas, p.topic, p.index, isr, cfg.MinInsyncReplicas)
+		if err := p.checkInsync(cfg); err != nil {
+			return 0, err
 		}
 	}
-	return p.Append(recs)
+	base, err := p.Append(recs)
+	if err != nil || acks != AcksAll {
+		return base, err
+	}
+	return base, p.waitCommitted(ctx, cfg, base+int64(len(recs)))
+}
+
+// checkInsync refuses acks=all while the ISR is below min.insync.replicas.
+func (p *Partition) checkInsync(cfg TopicConfig) error {
+	if isr := int64(len(p.Placement().ISR)); isr < cfg.MinInsyncReplicas {
+		return fmt.Errorf("%w: %s/%d has %d in-sync replica(s), min.insync.replicas is %d",
+			ErrNotEnoughReplicas, p.topic, p.index, isr, cfg.MinInsyncReplicas)
+	}
+	return nil
+}
+
+// waitCommitted waits until p's HW reaches end, as appendLeader says.
+func (p *Partition) waitCommitted(ctx context.Context, cfg TopicConfig, end int64) error {
+	for {
+		p.mu.Lock()
+		hw, leading, closed, ch := p.hw, p.leadingLocked(), p.closed, p.hwCh
+		p.mu.Unlock()
+		switch {
+		case hw >= end:
+			return nil
+		case closed:
+			return fmt.Errorf("%s/%d: %w", p.topic, p.index, ErrTopicNotFound)
+		case !leading:
+			return fmt.Errorf("%w: %s/%d: leadership moved before the records were replicated", ErrNotLeader, p.topic, p.index)
+		}
+		if err := p.checkInsync(cfg); err != nil {
+			return fmt.Errorf("after the append: %w", err)
+		}
+		select {
+		case <-ch:
+		case <-p.env.stop:
+			return fmt.Errorf("%s/%d: %w", p.topic, p.index, ErrClosed)
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %s/%d: the in-sync replicas did not acknowledge offset %d in time", ErrTimeout, p.topic, p.index, end-1)
+		}
+	}
 }
 
 // AppendLeader appends records that another broker forwarded to this one
@@ -268,7 +311,12 @@ func (e *Engine) AppendLeader(ctx context.Context, topic string, partition int32
 		return 0, fmt.Errorf("%s/%d: %w", topic, partition, ErrNotLeader)
 	}
 	start := time.Now()
-	base, err := p.appendLeader(t.Config(), recs, acks)
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	base, err := p.appendLeader(ctx, t.Config(), recs, acks)
 	if err == nil {
 		e.metrics.produced(topic, recs, time.Since(start))
 	}

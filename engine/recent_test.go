@@ -24,7 +24,7 @@ func TestRecentRunStaysContiguousAndBounded(t *testing.T) {
 	budget := newRecentBudget(budgetBytes)
 	parts := make([]*Partition, 4)
 	for i := range parts {
-		parts[i] = &Partition{budget: budget, hwCh: make(chan struct{})}
+		parts[i] = &Partition{budget: budget, hwCh: make(chan struct{}), leoCh: make(chan struct{})}
 	}
 	leos := make([]int64, len(parts))
 	writes := [][]int{{1}, {3, 2}, {100}, {1, 1, 1, 1}, {500}, {2}, {700, 2}, {1}, {64}, {1000}, {5}}

@@ -71,6 +71,10 @@ func metaOf(md TopicMetadata) topicMeta {
 type Topic struct {
 	// sticky rotates keyless produce requests over this topic's partitions.
 	sticky *partitioner.Sticky
+	// name and id never change: a topic recreated under the same name is a
+	// new Topic.
+	name string
+	id   uint64
 	// mu guards meta and parts.
 	mu    sync.RWMutex
 	meta  topicMeta
@@ -78,21 +82,21 @@ type Topic struct {
 }
 
 func newTopic(m topicMeta, parts []*Partition) *Topic {
-	return &Topic{sticky: partitioner.NewSticky(), meta: m, parts: parts}
+	return &Topic{sticky: partitioner.NewSticky(), name: m.Name, id: m.ID, meta: m, parts: parts}
 }
 
 // Name is the topic's name.
-func (t *Topic) Name() string { return t.meta.Name }
+func (t *Topic) Name() string { return t.name }
 
 // ID is the topic's incarnation id.
-func (t *Topic) ID() uint64 { return t.meta.ID }
+func (t *Topic) ID() uint64 { return t.id }
 
 // Partition returns partition i, or ErrPartitionNotFound.
 func (t *Topic) Partition(i int32) (*Partition, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if i < 0 || int(i) >= len(t.parts) {
-		return nil, fmt.Errorf("%w: %s has no partition %d", ErrPartitionNotFound, t.meta.Name, i)
+		return nil, fmt.Errorf("%w: %s has no partition %d", ErrPartitionNotFound, t.name, i)
 	}
 	return t.parts[i], nil
 }

@@ -78,6 +78,11 @@
 //	    At the controller only. 200 {"metadata_version":N}: the metadata
 //	    version the change was committed at.
 //
+//	POST /internal/v1/admin/alter-isr            body {"topic","topic_id","partition","leader","leader_epoch","partition_epoch","isr"}
+//	POST /internal/v1/admin/controlled-shutdown  body {"broker"}
+//	    At the controller only, as the topic changes; a stale epoch's
+//	    refusal of alter-isr is 200 {"stale_epoch":"detail"} (alter.go).
+//
 // Request bodies are bounded: MaxAppendBytes for an append, MaxAdminBytes for
 // an admin change (413 request_too_large). Bad parameters are 400
 // invalid_request.

@@ -37,9 +37,12 @@ type Engine interface {
 	WaitOffsets(ctx context.Context, topic string, partition int32, knownHW int64, wait time.Duration) (engine.Offsets, error)
 	// OffsetForTimestampLeader finds the first offset at or after ts.
 	OffsetForTimestampLeader(topic string, partition int32, ts int64) (engine.OffsetsForTimestamp, error)
+	// ServeReplicaFetch answers one round of a follower's fetch stream.
+	ServeReplicaFetch(ctx context.Context, req engine.ReplicaFetchRequest) engine.ReplicaFetchResponse
 }
 
-// Admin is what the admin routes need: the controller's own topic changes.
+// Admin is what the admin routes need: the controller's own topic changes,
+// ISR changes and controlled shutdowns.
 // It never forwards: a broker that is not the controller returns an error
 // wrapping engine.ErrLeaderNotAvailable. Each method returns the metadata
 // version the change was committed at.
@@ -51,6 +54,13 @@ type Admin interface {
 	UpdateTopicLocal(ctx context.Context, name string, u engine.TopicUpdate) (uint64, error)
 	// DeleteTopicLocal deletes a topic.
 	DeleteTopicLocal(ctx context.Context, name string) (uint64, error)
+	// AlterISRLocal commits a partition leader's ISR change (alter.go);
+	// a stale leader, leader epoch or partition epoch wraps
+	// engine.ErrStaleEpoch.
+	AlterISRLocal(ctx context.Context, req engine.AlterISR) (uint64, error)
+	// ControlledShutdownLocal moves broker's leaderships away before it
+	// stops and returns once that is committed.
+	ControlledShutdownLocal(ctx context.Context, broker int32) (uint64, error)
 }
 
 // ServerConfig configures a Server.
@@ -92,9 +102,12 @@ func (s *Server) Mount(e *echo.Echo) {
 	g.GET("/partitions/fetch", s.fetch)
 	g.GET("/partitions/offsets", s.offsets)
 	g.GET("/partitions/offsets-for-timestamp", s.offsetForTimestamp)
+	g.POST("/replica/fetch", s.replicaFetch)
 	g.POST("/admin/topics", s.createTopic)
 	g.PATCH("/admin/topics", s.updateTopic)
 	g.DELETE("/admin/topics", s.deleteTopic)
+	g.POST("/admin/alter-isr", s.alterISR)
+	g.POST("/admin/controlled-shutdown", s.controlledShutdown)
 }
 
 // forwardedKey marks the context of a request another broker forwarded.

@@ -80,6 +80,7 @@ func (b *broker) joinCluster() error {
 		return err
 	}
 	b.engine.SetCluster(c.ctrl, c.client)
+	b.engine.SetReplication(c.ctrl, inc) // leaders' ISR changes go to the controller
 	b.cluster = c
 	return nil
 }
@@ -125,6 +126,29 @@ func (b *broker) startCluster() error {
 		b.log.Info("broker ready", "metadata_version", c.ctrl.MetadataVersion(), "controller", c.ctrl.ControllerID())
 	}()
 	return nil
+}
+
+// controlledShutdownTimeout bounds the controlled shutdown at SIGTERM.
+const controlledShutdownTimeout = 5 * time.Second
+
+// controlledShutdown moves this broker's partition leaderships to other
+// in-sync replicas and takes it out of the ISRs it follows in, before it
+// stops serving and leaves the gossip (Controller.ControlledShutdown),
+// within controlledShutdownTimeout. A broker alone skips it; one that does
+// not finish in time stops anyway, and failover moves what is left.
+func (b *broker) controlledShutdown() {
+	c := b.cluster
+	if c == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), controlledShutdownTimeout)
+	defer cancel()
+	start := time.Now()
+	if err := c.ctrl.ControlledShutdown(ctx); err != nil {
+		b.log.Warn("controlled shutdown", "err", err, "took", time.Since(start).Round(time.Millisecond))
+		return
+	}
+	b.log.Info("controlled shutdown done", "took", time.Since(start).Round(time.Millisecond))
 }
 
 // leaveCluster hands the controller role on, leaves the gossip gracefully

@@ -129,6 +129,7 @@ func run(ctx context.Context, cfg Config) error {
 	}
 	log.Info("shutting down")
 	b.api.SetReady(false)
+	b.controlledShutdown() // while followers still fetch from this broker
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	b.engine.StopWaiters() // long polls answer now

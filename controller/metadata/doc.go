@@ -84,4 +84,18 @@
 // PreferredController are the controller's pure decisions about the Raft
 // configuration: the lowest ids vote, and the controller role moves to the
 // lowest-id voter that has been alive long enough.
+//
+// Partition leadership is decided the same way (election.go), from a
+// Liveness (who is live under its registered incarnation, who is in a
+// controlled shutdown) the controller supplies: Elect is failover and ISR
+// cleanup (the first live in-sync replica in replica order takes over with
+// the next leader epoch; with none the partition goes offline keeping its
+// ISR, or, where the topic allows it, the first live replica leads alone);
+// Preferred hands leadership back to the first replica once it is live and
+// in sync; Shutdown moves a stopping broker's leaderships to in-sync
+// replicas and takes it out of the ISRs it follows in. PlanFailover,
+// PlanPreferred and PlanShutdown apply them to every partition and return
+// Decisions, each a ChangePartition fenced by the partition epoch it was
+// computed from, so a plan raced by an alter-ISR is refused, not applied
+// over it. testdata/failover.txt tells a failover story with them.
 package metadata

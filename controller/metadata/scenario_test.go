@@ -27,6 +27,12 @@ import (
 //	update NAME id=N [config=(k=v,...)] [add=N start=S shift=H]   (or input lines to add)
 //	delete NAME id=N
 //	change TOPIC/P topic-id=N leader=L isr=(..) epoch=E expect=PE
+//	failover live=(..) [shutting=(..)]     plans PlanFailover (a topic with
+//	    config unclean.leader.election.enable=1 allows unclean elections)
+//	rebalance live=(..) [shutting=(..)]    plans PlanPreferred
+//	shutdown ID live=(..)                  plans PlanShutdown of broker ID
+//	    (ID shutting down); each plan prints its decisions, then applies
+//	    them in order and prints each entry's verdict
 //	raw             applies the input bytes as an entry
 //	state | topic NAME
 //	snapshot        round-trips the state through MarshalBinary/Restore and
@@ -76,6 +82,8 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		return h.apply(t, d, c)
 	case "change":
 		return h.apply(t, d, change(t, d))
+	case "failover", "rebalance", "shutdown":
+		return h.plan(t, d)
 	case "raw":
 		return h.applyBytes(t, d, []byte(strings.TrimSpace(d.Input)))
 	case "state":
@@ -158,6 +166,49 @@ func checkSnapshot(t testing.TB, s *State) {
 	if err != nil || !reflect.DeepEqual(r, s) {
 		t.Fatalf("snapshot round trip: %v\n%s\n%s", err, dump(s), b)
 	}
+}
+
+// plan runs one of the controller's plans over the state and applies it.
+func (h *harness) plan(t *testing.T, d *datadriven.TestData) string {
+	l := Liveness{Live: map[int32]bool{}, ShuttingDown: map[int32]bool{}}
+	if a, ok := d.Arg("live"); ok {
+		for _, id := range ids(t, a.Vals) {
+			l.Live[id] = true
+		}
+	}
+	if a, ok := d.Arg("shutting"); ok {
+		for _, id := range ids(t, a.Vals) {
+			l.ShuttingDown[id] = true
+		}
+	}
+	var ds []Decision
+	switch d.Cmd {
+	case "failover":
+		ds = h.s.PlanFailover(l, func(t *Topic) bool { return t.Config["unclean.leader.election.enable"] == 1 })
+	case "rebalance":
+		ds = h.s.PlanPreferred(l)
+	case "shutdown":
+		id := int32(num(t, d.CmdArgs[0].Key))
+		l.ShuttingDown[id] = true
+		ds = h.s.PlanShutdown(id, l)
+	}
+	if len(ds) == 0 {
+		return "no change"
+	}
+	var b strings.Builder
+	for _, dc := range ds {
+		c := dc.Change
+		fmt.Fprintf(&b, "%s/%d %s: leader %d->%d epoch %d->%d isr %s->%s", c.Topic, c.Partition, dc.Reason,
+			dc.From.Leader, c.Leader, dc.From.LeaderEpoch, c.LeaderEpoch, list(dc.From.ISR), list(c.ISR))
+		if dc.Elected() {
+			b.WriteString(" (elected)")
+		}
+		b.WriteString("\n")
+	}
+	for _, dc := range ds {
+		b.WriteString(h.apply(t, d, dc.Change) + "\n")
+	}
+	return b.String()
 }
 
 func (h *harness) snapshot(t *testing.T) string {
