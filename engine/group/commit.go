@@ -18,11 +18,7 @@ func (m *Manager) Commit(ctx context.Context, group, member string, offsets []Of
 	if err := m.log.ensure(); err != nil {
 		return nil, err
 	}
-	gs := m.lookup(group)
-	if gs == nil {
-		return nil, fmt.Errorf("group %q member %q: %w", group, member, ErrMemberNotFound)
-	}
-	lp := &m.log.parts[gs.part]
+	lp := &m.log.parts[m.log.partition(group)]
 	lp.mu.RLock()
 	defer lp.mu.RUnlock()
 	gs, ms, err := m.lockMember(group, member)
@@ -59,7 +55,7 @@ func (m *Manager) Commit(ctx context.Context, group, member string, offsets []Of
 		return out, nil
 	}
 	entry := offsetEntry(opCommit, topicIDs(m.eng, offsetTopics(out)...), out)
-	if _, err := m.log.append(ctx, gs.part, now, keyedEntry{group, entry}); err != nil {
+	if _, err := m.appendLog(ctx, gs.part, gs.term, now, keyedEntry{group, entry}); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -109,7 +105,7 @@ func (m *Manager) ResetOffsets(ctx context.Context, group string, req ResetReque
 		commits[i] = OffsetCommit{TopicPartition: o.TopicPartition, Offset: o.Offset, HighWatermark: -1}
 	}
 	entry := offsetEntry(opReset, topicIDs(m.eng, offsetTopics(commits)...), commits)
-	if _, err := m.log.append(ctx, gs.part, now, keyedEntry{group, entry}); err != nil {
+	if _, err := m.appendLog(ctx, gs.part, gs.term, now, keyedEntry{group, entry}); err != nil {
 		return nil, err
 	}
 	return offs, nil
@@ -184,7 +180,7 @@ func (m *Manager) DeleteGroup(ctx context.Context, group string) error {
 	if gs.c.State() != StateEmpty {
 		return fmt.Errorf("delete group %q with %d members: %w", group, gs.c.MemberCount(), ErrGroupNotEmpty)
 	}
-	if _, err := m.log.append(ctx, gs.part, now, keyedEntry{group, logEntry{Op: opDeleteGroup}}); err != nil {
+	if _, err := m.appendLog(ctx, gs.part, gs.term, now, keyedEntry{group, logEntry{Op: opDeleteGroup}}); err != nil {
 		return err
 	}
 	gs.deleted = true
@@ -227,8 +223,8 @@ func (m *Manager) dropTopic(gs *groupState, topic string) error {
 	defer lp.mu.RUnlock()
 	gs.mu.Lock()
 	defer gs.mu.Unlock()
-	if gs.deleted {
-		return nil
+	if m.currentErr(gs) != nil {
+		return nil // deleted, or no longer coordinated here
 	}
 	had := gs.c.HasOffsets(topic)
 	rebalanced := gs.c.DeleteTopic(topic)
@@ -248,7 +244,7 @@ func (m *Manager) dropTopic(gs *groupState, topic string) error {
 	if _, err := m.eng.Topic(OffsetsTopic); err != nil {
 		return err // never created: nothing of this group is durable
 	}
-	_, err := m.log.append(context.Background(), gs.part, m.cfg.Now(),
+	_, err := m.appendLog(context.Background(), gs.part, gs.term, m.cfg.Now(),
 		keyedEntry{gs.name, logEntry{Op: opDeleteTopic, Topic: topic}})
 	return err
 }

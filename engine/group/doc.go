@@ -87,5 +87,9 @@
 // records and on rebalances without polling. Topic hooks of the engine keep
 // every coordinator's partition counts current and drop deleted topics.
 // offsetlog.go documents the record format of __consumer_offsets, its
-// replay at start-up and its compaction into snapshots.
+// replay and its compaction into snapshots. coordination.go follows the
+// leadership of its partitions: a broker serves the groups of the
+// partitions it leads once it has loaded them from the log, refuses their
+// requests while loading (ErrCoordinatorLoading) and drops them when
+// leadership moves away (ErrNotCoordinator); both are retriable.
 package group

@@ -53,6 +53,16 @@ type ManagerConfig struct {
 	CompactAfter int
 	// MaxWait caps a fetch's long-poll (default 60 s).
 	MaxWait time.Duration
+	// CommitTimeout bounds how long a write to __consumer_offsets waits for
+	// the in-sync replicas (acks=all) before its request fails with
+	// engine.ErrTimeout; the record stays and may still commit (default
+	// 5 s, Kafka's offsets.commit.timeout.ms).
+	CommitTimeout time.Duration
+	// LoadTimeout bounds one attempt of a new coordinator to wait until the
+	// high watermark of a partition of __consumer_offsets reaches the log
+	// end it had at the election; the load is then tried again (default
+	// 60 s, above the 30 s after which a lagging follower leaves the ISR).
+	LoadTimeout time.Duration
 	// Now is the clock (default time.Now); tests replace it.
 	Now func() time.Time
 	// Logger receives the Manager's logs.
@@ -72,6 +82,12 @@ func (c *ManagerConfig) ensureDefaults() {
 	if c.MaxWait <= 0 {
 		c.MaxWait = 60 * time.Second
 	}
+	if c.CommitTimeout <= 0 {
+		c.CommitTimeout = 5 * time.Second
+	}
+	if c.LoadTimeout <= 0 {
+		c.LoadTimeout = 60 * time.Second
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -80,18 +96,35 @@ func (c *ManagerConfig) ensureDefaults() {
 	}
 }
 
-// Manager drives the consumer groups of a broker: one Coordinator per
-// group, member sessions and their expiry, fetch positions, and the durable
-// offsets in __consumer_offsets. It is safe for concurrent use. Start its
-// timers with Run and stop it with Close.
+// Manager drives the consumer groups this broker coordinates: one
+// Coordinator per group, member sessions and their expiry, fetch positions,
+// and the durable offsets in __consumer_offsets. It follows the leadership
+// of the partitions of __consumer_offsets (coordination.go). It is safe for
+// concurrent use. Start its timers with Run and stop it with Close.
 type Manager struct {
 	eng *engine.Engine
 	cfg ManagerConfig
 	log *offsetLog
 
-	// mu guards groups. It is never held while taking a group's lock.
-	mu     sync.Mutex
+	// mu guards groups, coord and stopped. It is never held while taking a
+	// group's lock.
+	mu sync.Mutex
+	// groups are the groups of the partitions this broker coordinates.
 	groups map[string]*groupState
+	// coord is the coordination of each partition of __consumer_offsets.
+	coord []coordPartition
+	// stopped is set by Close: no goroutine starts after it.
+	stopped bool
+
+	// ctx ends with Close; wg counts the Manager's goroutines (loads and
+	// the wake-up of dropped groups).
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// onLoadWait, set by tests only, is called when a load of a partition
+	// starts waiting for its high watermark.
+	onLoadWait func(p int32)
 
 	// rearm tells Run that a member joined (a deadline may be earlier).
 	rearm     chan struct{}
@@ -104,6 +137,8 @@ type Manager struct {
 type groupState struct {
 	name string
 	part int32 // partition of __consumer_offsets
+	// term is the partition's coordination term the state belongs to.
+	term uint64
 
 	// mu guards the fields below and serializes calls to c. Writers of
 	// __consumer_offsets take the partition's lock first (see offsetLog).
@@ -113,7 +148,8 @@ type groupState struct {
 	// changed is closed and replaced whenever the generation, an
 	// assignment or a position changes, waking long polls.
 	changed chan struct{}
-	// deleted is set once DeleteGroup removed the group from the map.
+	// deleted is set once the group left the map: DeleteGroup, or this
+	// broker stopped coordinating its partition.
 	deleted bool
 }
 
@@ -135,8 +171,9 @@ func (gs *groupState) notify() {
 	gs.changed = make(chan struct{})
 }
 
-// NewManager replays __consumer_offsets into memory and hooks topic changes
-// and deletions of eng.
+// NewManager loads the groups of the partitions of __consumer_offsets this
+// broker leads, follows the leadership of the others, and hooks topic
+// changes and deletions of eng.
 func NewManager(eng *engine.Engine, cfg ManagerConfig) (*Manager, error) {
 	cfg.ensureDefaults()
 	if err := cfg.Coordinator.Validate(); err != nil {
@@ -144,56 +181,26 @@ func NewManager(eng *engine.Engine, cfg ManagerConfig) (*Manager, error) {
 	}
 	m := &Manager{eng: eng, cfg: cfg, groups: make(map[string]*groupState),
 		rearm: make(chan struct{}, 1), closed: make(chan struct{})}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.log = newOffsetLog(eng, cfg)
-	if err := m.replay(); err != nil {
-		return nil, err
+	m.coord = make([]coordPartition, len(m.log.parts))
+	eng.OnLeadershipChanged(m.leadershipChanged)
+	if err := m.loadLed(); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("group: load %s: %w", OffsetsTopic, err)
+	}
+	if n := len(m.groupList()); n > 0 {
+		m.cfg.Logger.Info("consumer groups restored", "groups", n)
 	}
 	eng.OnTopicChanged(m.topicChanged)
 	eng.OnTopicDeleted(m.topicDeleted)
 	if cfg.Registerer != nil {
 		if err := cfg.Registerer.Register(lagCollector{m}); err != nil {
+			m.Close()
 			return nil, fmt.Errorf("group: register metrics: %w", err)
 		}
 	}
 	return m, nil
-}
-
-// replay rebuilds every group's offsets and lag windows from the log.
-func (m *Manager) replay() error {
-	ids := topicIDs(m.eng)
-	counts := m.topicCounts()
-	skipped := 0
-	err := m.log.replay(func(rr replayRecord) {
-		if rr.entry.Op == opDeleteGroup {
-			delete(m.groups, rr.group)
-			return
-		}
-		gs, ok := m.groups[rr.group]
-		if !ok {
-			var err error
-			if gs, err = m.newGroup(rr.group, counts); err != nil {
-				return
-			}
-			m.groups[rr.group] = gs
-		}
-		rr.apply(gs.c, ids)
-	}, func(p int32, offset int64, err error) {
-		skipped++
-		m.cfg.Logger.Warn("skipping undecodable consumer offsets record", "partition", p, "offset", offset, "err", err)
-	})
-	if err != nil {
-		return fmt.Errorf("group: replay %s: %w", OffsetsTopic, err)
-	}
-	for _, gs := range m.groups {
-		gs.c.UpdateTopics(counts) // a replayed delete_topic zeroed a count
-	}
-	for p := range m.log.parts {
-		m.log.wrote(int32(p), 0)
-	}
-	if len(m.groups) > 0 || skipped > 0 {
-		m.cfg.Logger.Info("consumer groups restored", "groups", len(m.groups), "skipped_records", skipped)
-	}
-	return nil
 }
 
 // Run expires members whose session timed out, with one timer at the
@@ -221,9 +228,19 @@ func (m *Manager) Run(ctx context.Context) {
 	}
 }
 
-// Close stops Run and makes every long poll answer now. Calls after Close
-// still work; they just do not wait.
-func (m *Manager) Close() { m.closeOnce.Do(func() { close(m.closed) }) }
+// Close stops Run and the loads of __consumer_offsets in flight, waits for
+// the Manager's goroutines, and makes every long poll answer now. Calls
+// after Close still work; they just do not wait.
+func (m *Manager) Close() {
+	m.closeOnce.Do(func() {
+		close(m.closed)
+		m.mu.Lock()
+		m.stopped = true
+		m.mu.Unlock()
+		m.cancel()
+		m.wg.Wait()
+	})
+}
 
 // expire ticks every group and returns the earliest member deadline.
 func (m *Manager) expire() (next time.Time, ok bool) {
@@ -239,7 +256,7 @@ func (m *Manager) expire() (next time.Time, ok bool) {
 	return next, ok
 }
 
-// groupList returns the groups, sorted by name.
+// groupList returns the groups this broker coordinates, sorted by name.
 func (m *Manager) groupList() []*groupState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -260,14 +277,15 @@ func (m *Manager) topicCounts() map[string]int32 {
 	return counts
 }
 
-// newGroup builds an empty group that knows the topics' partition counts.
-func (m *Manager) newGroup(name string, counts map[string]int32) (*groupState, error) {
+// newGroup builds an empty group of the given term that knows the topics'
+// partition counts.
+func (m *Manager) newGroup(name string, counts map[string]int32, term uint64) (*groupState, error) {
 	c, err := NewCoordinator(name, m.cfg.Coordinator)
 	if err != nil {
 		return nil, err
 	}
 	c.UpdateTopics(counts)
-	return &groupState{name: name, part: m.log.partition(name), c: c,
+	return &groupState{name: name, part: m.log.partition(name), term: term, c: c,
 		members: make(map[string]*memberState), changed: make(chan struct{})}, nil
 }
 
@@ -279,28 +297,41 @@ func (m *Manager) lookup(name string) *groupState {
 }
 
 // lockGroup returns the group locked. With create a missing group is
-// created; without, a missing one is nil.
+// created; without, a missing one is nil. A group this broker does not
+// coordinate now is ErrNotCoordinator, one it is loading
+// ErrCoordinatorLoading.
 func (m *Manager) lockGroup(name string, create bool) (*groupState, error) {
+	p := m.log.partition(name)
 	for {
 		m.mu.Lock()
-		gs := m.groups[name]
-		if gs == nil && create {
-			var err error
-			if gs, err = m.newGroup(name, m.topicCounts()); err != nil {
-				m.mu.Unlock()
-				return nil, err
+		term, err := m.gateLocked(p)
+		var gs *groupState
+		if err == nil {
+			gs = m.groups[name]
+			if gs == nil && create {
+				if gs, err = m.newGroup(name, m.topicCounts(), term); err == nil {
+					m.groups[name] = gs
+				}
 			}
-			m.groups[name] = gs
 		}
 		m.mu.Unlock()
+		if errors.Is(err, errNoOffsetsTopic) {
+			if !create {
+				return nil, nil // no group has state anywhere yet
+			}
+			err = ErrCoordinatorLoading // created elsewhere, not known here yet
+		}
+		if err != nil {
+			return nil, fmt.Errorf("group %q: %w", name, err)
+		}
 		if gs == nil {
 			return nil, nil
 		}
 		gs.mu.Lock()
-		if !gs.deleted {
+		if m.currentErr(gs) == nil {
 			return gs, nil
 		}
-		gs.mu.Unlock() // deleted meanwhile: look again
+		gs.mu.Unlock() // deleted or dropped meanwhile: look again
 	}
 }
 
@@ -340,6 +371,9 @@ func (m *Manager) tickLocked(gs *groupState, now time.Time) {
 // memberLocked expires what is due, then returns the live member and
 // records its heartbeat. gs.mu must be held.
 func (m *Manager) memberLocked(gs *groupState, id string, now time.Time) (*memberState, error) {
+	if err := m.currentErr(gs); err != nil {
+		return nil, fmt.Errorf("group %q member %q: %w", gs.name, id, err)
+	}
 	m.tickLocked(gs, now)
 	ms := gs.members[id]
 	if ms == nil {

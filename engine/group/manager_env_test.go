@@ -39,14 +39,22 @@ type env struct {
 	fs    vfs.FS
 	clock *clock
 	cfg   ManagerConfig
-	db    *storage.DB
-	eng   *engine.Engine
-	m     *Manager
+	// broker is the engine's broker id.
+	broker int32
+	db     *storage.DB
+	eng    *engine.Engine
+	m      *Manager
 }
 
 func newEnv(t *testing.T, cfg ManagerConfig) *env {
 	t.Helper()
-	e := &env{fs: vfs.NewMem(), clock: newClock(), cfg: cfg}
+	return newBrokerEnv(t, cfg, 0)
+}
+
+// newBrokerEnv is newEnv on an engine with the given broker id.
+func newBrokerEnv(t *testing.T, cfg ManagerConfig, broker int32) *env {
+	t.Helper()
+	e := &env{fs: vfs.NewMem(), clock: newClock(), cfg: cfg, broker: broker}
 	if e.cfg.Now == nil {
 		e.cfg.Now = e.clock.Now
 	}
@@ -61,7 +69,7 @@ func (e *env) open(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.Open(db, engine.Config{Now: e.clock.Now})
+	eng, err := engine.Open(db, engine.Config{BrokerID: e.broker, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

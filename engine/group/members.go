@@ -52,6 +52,9 @@ func (m *Manager) Join(ctx context.Context, group string, req JoinRequest) (Memb
 			return MemberState{}, err
 		}
 	}
+	if err := m.log.ensure(); err != nil { // before any group lock
+		return MemberState{}, err
+	}
 	gs, err := m.lockGroup(group, true)
 	if err != nil {
 		return MemberState{}, err

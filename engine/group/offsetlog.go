@@ -30,6 +30,12 @@ package group
 //
 // Records that do not decode (the topic is writable like any other) are
 // skipped with a warning at replay.
+//
+// Only the coordinator writes, as the partition's leader and with acks=all:
+// a change is answered once every in-sync replica has it, so it survives
+// the coordinator's failover; the new leader replays the partition
+// (coordination.go). The topic is created with the default replication
+// factor, min(3, live brokers).
 
 import (
 	"context"
@@ -92,7 +98,9 @@ type offsetLog struct {
 	eng          *engine.Engine
 	spec         engine.TopicSpec
 	compactAfter int64
-	parts        []logPartition
+	// timeout bounds a write's wait for the in-sync replicas.
+	timeout time.Duration
+	parts   []logPartition
 	// due is signalled when some partition needs compaction.
 	due chan struct{}
 }
@@ -116,6 +124,7 @@ func newOffsetLog(eng *engine.Engine, cfg ManagerConfig) *offsetLog {
 		spec: engine.TopicSpec{Name: OffsetsTopic, Partitions: n, Internal: true, Config: map[string]int64{
 			"retention.ms": -1, "retention.bytes": -1, "max.message.bytes": 64 << 20}},
 		compactAfter: int64(cfg.CompactAfter),
+		timeout:      cfg.CommitTimeout,
 		parts:        make([]logPartition, n),
 		due:          make(chan struct{}, 1),
 	}
@@ -163,29 +172,42 @@ type keyedEntry struct {
 	entry logEntry
 }
 
-// append writes records durably to partition p, in order, in one write,
-// and returns the offset of the first. The write is not abandoned when ctx
-// ends: memory already changed.
+// appendLog writes records to partition p for state of the given term,
+// which must still be the partition's current one (see offsetLog.append).
+func (m *Manager) appendLog(ctx context.Context, p int32, term uint64, at time.Time, items ...keyedEntry) (int64, error) {
+	m.mu.Lock()
+	err := m.checkTermLocked(p, term)
+	m.mu.Unlock()
+	if err != nil {
+		return 0, fmt.Errorf("group %q: %w", items[0].group, err)
+	}
+	return m.log.append(ctx, p, at, items...)
+}
+
+// append writes records to partition p as its leader, in order, in one
+// write, and returns the offset of the first once every in-sync replica
+// has them (acks=all), waiting at most the commit timeout (then
+// engine.ErrTimeout; the records stay and may still commit). A broker that
+// does not lead p fails with engine.ErrNotLeader: a coordinator never
+// forwards its writes. The wait is not abandoned when ctx ends: memory
+// already changed.
 func (l *offsetLog) append(ctx context.Context, p int32, at time.Time, items ...keyedEntry) (int64, error) {
-	recs := make([]engine.ProduceRecord, len(items))
+	recs := make([]storage.Record, len(items))
 	for i := range items {
 		items[i].entry.Version = logVersion
 		v, err := json.Marshal(items[i].entry)
 		if err != nil {
 			return 0, err
 		}
-		recs[i] = engine.ProduceRecord{Partition: p, Record: storage.Record{Timestamp: at.UnixMilli(),
-			KeyFormat: storage.FormatText, Key: []byte(items[i].group), ValueFormat: storage.FormatJSON, Value: v}}
+		recs[i] = storage.Record{Timestamp: at.UnixMilli(), KeyFormat: storage.FormatText, Key: []byte(items[i].group),
+			ValueFormat: storage.FormatJSON, Value: v}
 	}
-	res, err := l.eng.ProduceInternal(context.WithoutCancel(ctx), OffsetsTopic, recs, engine.AcksAll)
-	if err == nil {
-		err = res[0].Err
-	}
+	base, err := l.eng.AppendLeader(context.WithoutCancel(ctx), OffsetsTopic, p, recs, engine.AcksAll, l.timeout)
 	if err != nil {
 		return 0, fmt.Errorf("write %s/%d for group %q: %w", OffsetsTopic, p, items[0].group, err)
 	}
 	l.wrote(p, len(recs))
-	return res[0].Offset, nil
+	return base, nil
 }
 
 // wrote counts records appended to p outside compaction and signals due
@@ -206,43 +228,35 @@ type replayRecord struct {
 	at    time.Time
 }
 
-// replay reads every partition this broker leads from its log start to its
-// high watermark and hands each decodable record to fn, in log order per
-// partition.
-// Undecodable records are reported through skip.
-func (l *offsetLog) replay(fn func(replayRecord), skip func(p int32, offset int64, err error)) error {
-	t, err := l.eng.Topic(OffsetsTopic)
-	if errors.Is(err, engine.ErrTopicNotFound) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	for _, p := range t.Partitions() {
-		if !p.Leading() {
-			// Another broker leads this partition and coordinates its
-			// groups; requests for them are forwarded there.
-			continue
+// read reads part from its log start up to end, which its HW must have
+// reached, and hands each decodable record to fn in log order; undecodable
+// ones are reported through skip. It returns the log start it read from.
+func (l *offsetLog) read(part *engine.Partition, end int64, fn func(replayRecord), skip func(offset int64, err error)) (int64, error) {
+	start := part.LocalOffsets().LogStart
+	for from := start; from < end; {
+		res, err := part.ReadLocal(from, int(min(1000, end-from)), 4<<20)
+		if err != nil {
+			return start, fmt.Errorf("read at %d: %w", from, err)
 		}
-		off := p.LocalOffsets()
-		l.parts[p.Index()].since.Store(off.HighWatermark - off.LogStart)
-		for from := off.LogStart; from < off.HighWatermark; {
-			res, err := p.ReadLocal(from, 1000, 4<<20)
+		if len(res.Records) == 0 {
+			return start, fmt.Errorf("read at %d: nothing below the high watermark %d, want records up to %d", from,
+				res.HighWatermark, end)
+		}
+		for i := range res.Records {
+			r := &res.Records[i]
+			if r.Offset >= end {
+				return start, nil
+			}
+			rr, err := decodeLogRecord(r)
 			if err != nil {
-				return fmt.Errorf("replay %s/%d at %d: %w", OffsetsTopic, p.Index(), from, err)
+				skip(r.Offset, err)
+				continue
 			}
-			for i := range res.Records {
-				r := &res.Records[i]
-				rr, err := decodeLogRecord(r)
-				if err != nil {
-					skip(p.Index(), r.Offset, err)
-					continue
-				}
-				fn(rr)
-			}
-			from = res.NextOffset
+			fn(rr)
 		}
+		from = res.NextOffset
 	}
-	return nil
+	return start, nil
 }
 
 func decodeLogRecord(r *storage.Record) (replayRecord, error) {
@@ -365,7 +379,7 @@ func snapshotEntry(c *Coordinator, ids map[string]uint64) logEntry {
 }
 
 // compact snapshots every group of partition p that has offsets and drops
-// the records the snapshots supersede. groups lists the groups of p.
+// the records the snapshots supersede, while this broker coordinates p.
 func (m *Manager) compact(ctx context.Context, p int32) error {
 	if err := m.log.ensure(); err != nil {
 		return err
@@ -373,6 +387,12 @@ func (m *Manager) compact(ctx context.Context, p int32) error {
 	lp := &m.log.parts[p]
 	lp.mu.Lock()
 	defer lp.mu.Unlock()
+	m.mu.Lock()
+	term, err := m.gateLocked(p)
+	m.mu.Unlock()
+	if err != nil {
+		return nil // not coordinating p: its coordinator compacts it
+	}
 	part, err := m.eng.Partition(OffsetsTopic, p)
 	if err != nil {
 		return err
@@ -384,7 +404,7 @@ func (m *Manager) compact(ctx context.Context, p int32) error {
 	// offsets equal what its records say. Groups are written in name order.
 	var groups []*groupState
 	for _, gs := range m.groupList() {
-		if gs.part == p {
+		if gs.part == p && gs.term == term {
 			groups = append(groups, gs)
 		}
 	}
@@ -397,7 +417,7 @@ func (m *Manager) compact(ctx context.Context, p int32) error {
 		gs.mu.Unlock()
 	}
 	if len(snaps) > 0 {
-		if cut, err = m.log.append(ctx, p, now, snaps...); err != nil {
+		if cut, err = m.appendLog(ctx, p, term, now, snaps...); err != nil {
 			return err
 		}
 	}
