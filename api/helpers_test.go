@@ -222,15 +222,28 @@ func readAll(t testing.TB, b *brokertest.Broker, topic string, partition int32) 
 }
 
 type partitionDesc struct {
-	Partition      int32   `json:"partition"`
-	Leader         int32   `json:"leader"`
-	LeaderEpoch    int32   `json:"leader_epoch"`
-	Replicas       []int32 `json:"replicas"`
-	ISR            []int32 `json:"isr"`
-	LogStartOffset int64   `json:"log_start_offset"`
-	HighWatermark  int64   `json:"high_watermark"`
-	LogEndOffset   int64   `json:"log_end_offset"`
-	SizeBytes      int64   `json:"size_bytes"`
+	Partition      int32              `json:"partition"`
+	Leader         int32              `json:"leader"`
+	LeaderEpoch    int32              `json:"leader_epoch"`
+	Replicas       []int32            `json:"replicas"`
+	ISR            []int32            `json:"isr"`
+	LogStartOffset int64              `json:"log_start_offset"`
+	HighWatermark  int64              `json:"high_watermark"`
+	LogEndOffset   int64              `json:"log_end_offset"`
+	SizeBytes      int64              `json:"size_bytes"`
+	ReplicaStates  []replicaStateDesc `json:"replica_states"`
+}
+
+// replicaStateDesc is one entry of a partition's replica_states; nil is
+// JSON null (not known to the answering broker).
+type replicaStateDesc struct {
+	Broker       int32  `json:"broker"`
+	Leader       bool   `json:"leader"`
+	InSync       bool   `json:"in_sync"`
+	LogEndOffset *int64 `json:"log_end_offset"`
+	LagRecords   *int64 `json:"lag_records"`
+	LagMs        *int64 `json:"lag_ms"`
+	LastFetchMs  int64  `json:"last_fetch_ms"`
 }
 
 type topicDesc struct {

@@ -24,6 +24,7 @@ func TestBroker(t *testing.T) {
 		{"health", testHealth},
 		{"topic admin", testTopicAdmin},
 		{"topic admin errors", testTopicAdminErrors},
+		{"replica states", testReplicaStatesAlone},
 		{"produce and read byte-exact", testProduceReadByteExact},
 		{"consecutive offsets and partitions", testConsecutiveOffsets},
 		{"ndjson", testNDJSON},

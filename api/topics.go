@@ -58,6 +58,50 @@ type PartitionDescription struct {
 	LogEndOffset   int64   `json:"log_end_offset" example:"42"`
 	// SizeBytes is the retained log size on the leader.
 	SizeBytes int64 `json:"size_bytes" example:"4096"`
+	// ReplicaStates has one entry per replica, in the order of replicas, as the answering broker sees them.
+	// The leader's view is authoritative and complete; a broker that does not lead the partition knows only
+	// who leads and who is in sync, and its own replica's log end offset: the rest is null.
+	ReplicaStates []ReplicaState `json:"replica_states"`
+}
+
+// ReplicaState is one replica of a partition in a topic description.
+type ReplicaState struct {
+	// Broker is the id of the broker holding the replica.
+	Broker int32 `json:"broker" example:"1"`
+	// Leader is true for the partition's leader.
+	Leader bool `json:"leader" example:"true"`
+	// InSync is true when the replica is in the ISR.
+	InSync bool `json:"in_sync" example:"true"`
+	// LogEndOffset is the replica's log end offset: a follower's is its durable log end as of its last fetch
+	// from the leader. Null when the answering broker does not know it.
+	LogEndOffset *int64 `json:"log_end_offset" example:"42" extensions:"x-nullable"`
+	// LagRecords is how many records of the leader's log the replica lacks (0 for the leader). Null unless the
+	// answering broker leads the partition and has heard from the replica since it took the lead.
+	LagRecords *int64 `json:"lag_records" example:"0" extensions:"x-nullable"`
+	// LagMs is how long the replica has been behind the leader's log end, in milliseconds: since it was last
+	// caught up, or since the leader took the lead when later (0 for the leader and for a caught-up replica).
+	// replica.lag.time.max.ms is compared with it to drop the replica from the ISR. Null unless the answering
+	// broker leads the partition.
+	LagMs *int64 `json:"lag_ms" example:"0" extensions:"x-nullable"`
+	// LastFetchMs is when the replica last fetched from the leader (Unix ms); absent for the leader, and when
+	// unknown.
+	LastFetchMs int64 `json:"last_fetch_ms,omitempty" example:"1767225600123"`
+}
+
+// replicaStates converts the engine's replica states, -1 meaning unknown.
+func replicaStates(in []engine.ReplicaState) []ReplicaState {
+	known := func(v int64) *int64 {
+		if v < 0 {
+			return nil
+		}
+		return &v
+	}
+	out := make([]ReplicaState, len(in))
+	for i, r := range in {
+		out[i] = ReplicaState{Broker: r.Broker, Leader: r.Leader, InSync: r.InSync, LogEndOffset: known(r.LogEnd),
+			LagRecords: known(r.LagRecords), LagMs: known(r.LagMs), LastFetchMs: r.LastFetchMs}
+	}
+	return out
 }
 
 // TopicDescription is the body of GET/POST/PATCH topic answers.
@@ -70,14 +114,23 @@ type TopicDescription struct {
 	Partitions []PartitionDescription `json:"partitions"`
 }
 
-func describe(ti engine.TopicInfo) TopicDescription {
+// describe builds a topic description from ti, with the replica states of
+// this broker's partitions of the topic.
+func (s *Server) describe(ti engine.TopicInfo) TopicDescription {
 	d := TopicDescription{Name: ti.Name, ReplicationFactor: ti.ReplicationFactor, Internal: ti.Internal,
 		Config: ti.Config.Map(), Partitions: []PartitionDescription{}}
 	for _, p := range ti.Partitions {
-		d.Partitions = append(d.Partitions, PartitionDescription{
+		pd := PartitionDescription{
 			Partition: p.Partition, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, Replicas: p.Replicas, ISR: p.ISR,
 			LogStartOffset: p.LogStart, HighWatermark: p.HighWatermark, LogEndOffset: p.LogEnd, SizeBytes: p.Bytes,
-		})
+			ReplicaStates: []ReplicaState{},
+		}
+		// A partition gone since ti was taken (the topic deleted) keeps an
+		// empty list.
+		if part, err := s.engine.Partition(ti.Name, p.Partition); err == nil {
+			pd.ReplicaStates = replicaStates(part.Replicas())
+		}
+		d.Partitions = append(d.Partitions, pd)
 	}
 	return d
 }
@@ -133,7 +186,7 @@ func (s *Server) createTopic(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, describe(ti))
+	return c.JSON(http.StatusCreated, s.describe(ti))
 }
 
 // listTopics godoc
@@ -156,8 +209,11 @@ func (s *Server) listTopics(c echo.Context) error {
 
 // describeTopic godoc
 // @Summary      Describe a topic: config and partitions with offsets
-// @Description  Every config key with its effective value; per partition the leader, replicas, in-sync replicas and
-// @Description  the leader's offsets.
+// @Description  Every config key with its effective value; per partition the leader, replicas, in-sync replicas,
+// @Description  the leader's offsets, and replica_states: each replica's state (leader, in sync, log end offset, lag
+// @Description  in records and ms) as the answering broker sees it. Only the partition's leader knows every
+// @Description  replica's log end offset and lag, so its answer is the authoritative one; another broker answers
+// @Description  null for what it does not know (it does not ask the leader).
 // @ID           describeTopic
 // @Tags         topics
 // @Produce      json
@@ -170,7 +226,7 @@ func (s *Server) describeTopic(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, describe(ti))
+	return c.JSON(http.StatusOK, s.describe(ti))
 }
 
 // patchTopic godoc
@@ -206,7 +262,7 @@ func (s *Server) patchTopic(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, describe(ti))
+	return c.JSON(http.StatusOK, s.describe(ti))
 }
 
 // deleteTopic godoc

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -139,5 +140,36 @@ func testTopicAdminErrors(t *testing.T, b *brokertest.Broker) {
 	wantProblem(t, get(t, b, "/topics/admin-x"), http.StatusNotFound, "topic_not_found")
 	if d := describeTopic(t, b, "admin-exists"); len(d.Partitions) != 1 || d.Config["min.insync.replicas"] != 1 {
 		t.Fatalf("rejected requests changed the topic: %+v", d)
+	}
+}
+
+// testReplicaStatesAlone checks replica_states on a broker of its own: the
+// leader's one replica, in sync, at the log end, with no lag.
+func testReplicaStatesAlone(t *testing.T, b *brokertest.Broker) {
+	createTopic(t, b, `{"name":"replicas-alone","partitions":2}`)
+	produce(t, b, "/topics/replicas-alone/partitions/1/records", `{"records":[{"value":1},{"value":2},{"value":3}]}`)
+	r := get(t, b, "/topics/replicas-alone")
+	wantStatus(t, r, http.StatusOK)
+	var raw struct {
+		Partitions []struct {
+			ReplicaStates json.RawMessage `json:"replica_states"`
+		} `json:"partitions"`
+	}
+	decode(t, r, &raw)
+	for i, want := range []string{
+		`[{"broker":1,"leader":true,"in_sync":true,"log_end_offset":0,"lag_records":0,"lag_ms":0}]`,
+		`[{"broker":1,"leader":true,"in_sync":true,"log_end_offset":3,"lag_records":0,"lag_ms":0}]`,
+	} {
+		if got := string(raw.Partitions[i].ReplicaStates); got != want {
+			t.Errorf("partition %d: replica_states %s, want %s", i, got, want)
+		}
+	}
+	// Create and patch answer with the same description.
+	r = call(t, b, http.MethodPatch, "/topics/replicas-alone", "application/json", `{"partitions":3}`)
+	wantStatus(t, r, http.StatusOK)
+	var d topicDesc
+	decode(t, r, &d)
+	if len(d.Partitions) != 3 || len(d.Partitions[2].ReplicaStates) != 1 || !d.Partitions[2].ReplicaStates[0].Leader {
+		t.Fatalf("after patch: %s", r.Body)
 	}
 }

@@ -80,31 +80,76 @@ func sumBytes(recs []storage.Record) int {
 }
 
 var (
-	descLEO      = prometheus.NewDesc("fjord_partition_log_end_offset", "Log end offset.", []string{"topic", "partition"}, nil)
-	descHW       = prometheus.NewDesc("fjord_partition_high_watermark", "High watermark.", []string{"topic", "partition"}, nil)
-	descLogStart = prometheus.NewDesc("fjord_partition_log_start_offset", "Log start offset.", []string{"topic", "partition"}, nil)
-	descBytes    = prometheus.NewDesc("fjord_partition_bytes", "Retained log bytes.", []string{"topic", "partition"}, nil)
+	partitionLabels = []string{"topic", "partition"}
+	replicaLabels   = []string{"topic", "partition", "replica"}
+
+	descLEO      = prometheus.NewDesc("fjord_partition_log_end_offset", "Log end offset of this broker's replica.", partitionLabels, nil)
+	descHW       = prometheus.NewDesc("fjord_partition_high_watermark", "High watermark of this broker's replica.", partitionLabels, nil)
+	descLogStart = prometheus.NewDesc("fjord_partition_log_start_offset", "Log start offset of this broker's replica.", partitionLabels, nil)
+	descBytes    = prometheus.NewDesc("fjord_partition_bytes", "Retained log bytes of this broker's replica.", partitionLabels, nil)
+
+	descISRSize = prometheus.NewDesc("fjord_partition_isr_size",
+		"In-sync replicas, the leader included (reported by the partition's leader).", partitionLabels, nil)
+	descUnderReplicated = prometheus.NewDesc("fjord_under_replicated_partitions",
+		"Partitions this broker leads whose ISR is smaller than their replica list.", nil, nil)
+	descLagRecords = prometheus.NewDesc("fjord_replica_lag_records",
+		"Records of the leader's log a follower lacks, as the leader sees it from the follower's fetches "+
+			"(absent for a follower not heard from since this broker took the lead).", replicaLabels, nil)
+	descLagSeconds = prometheus.NewDesc("fjord_replica_lag_seconds",
+		"Time since a follower was last caught up with the leader's log end (0 while caught up), as the leader sees it; "+
+			"replica.lag.time.max.ms is compared with it.", replicaLabels, nil)
 )
 
-// partitionCollector reports partition offsets at scrape time, so appends pay nothing.
+// partitionCollector reports, at scrape time so that appends pay nothing,
+// the offsets of every replica this broker holds, and for the partitions
+// it leads the ISR size and each follower's lag. Offline partitions are
+// the controller's to report (fjord_controller_offline_partitions).
 type partitionCollector struct{ e *Engine }
 
 func (c *partitionCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- descLEO
-	ch <- descHW
-	ch <- descLogStart
-	ch <- descBytes
+	for _, d := range []*prometheus.Desc{descLEO, descHW, descLogStart, descBytes, descISRSize, descUnderReplicated, descLagRecords, descLagSeconds} {
+		ch <- d
+	}
 }
 
 func (c *partitionCollector) Collect(ch chan<- prometheus.Metric) {
+	c.collect(ch, time.Now())
+}
+
+// collect is Collect at now.
+func (c *partitionCollector) collect(ch chan<- prometheus.Metric, now time.Time) {
+	gauge := func(d *prometheus.Desc, v float64, lv ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, lv...)
+	}
+	under := 0
 	for _, t := range c.e.topicList() {
 		for _, p := range t.Partitions() {
-			o := p.LocalOffsets()
+			v := p.replicaView(now)
 			lv := []string{t.Name(), strconv.Itoa(int(p.index))}
-			ch <- prometheus.MustNewConstMetric(descLEO, prometheus.GaugeValue, float64(o.LogEnd), lv...)
-			ch <- prometheus.MustNewConstMetric(descHW, prometheus.GaugeValue, float64(o.HighWatermark), lv...)
-			ch <- prometheus.MustNewConstMetric(descLogStart, prometheus.GaugeValue, float64(o.LogStart), lv...)
-			ch <- prometheus.MustNewConstMetric(descBytes, prometheus.GaugeValue, float64(o.Bytes), lv...)
+			if v.replica {
+				gauge(descLEO, float64(v.local.LogEnd), lv...)
+				gauge(descHW, float64(v.local.HighWatermark), lv...)
+				gauge(descLogStart, float64(v.local.LogStart), lv...)
+				gauge(descBytes, float64(v.local.Bytes), lv...)
+			}
+			if !v.leading {
+				continue
+			}
+			gauge(descISRSize, float64(v.isr), lv...)
+			if v.isr < v.replicas {
+				under++
+			}
+			for _, rs := range v.states {
+				if rs.Leader {
+					continue
+				}
+				rv := append(lv[:2:2], strconv.Itoa(int(rs.Broker)))
+				if rs.LagRecords >= 0 {
+					gauge(descLagRecords, float64(rs.LagRecords), rv...)
+				}
+				gauge(descLagSeconds, float64(rs.LagMs)/1000, rv...)
+			}
 		}
 	}
+	gauge(descUnderReplicated, float64(under))
 }

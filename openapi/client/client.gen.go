@@ -653,6 +653,11 @@ type ApiPartitionDescription struct {
 	// Partition Example: 0
 	Partition int `json:"partition"`
 
+	// ReplicaStates ReplicaStates has one entry per replica, in the order of replicas, as the answering broker sees them.
+	// The leader's view is authoritative and complete; a broker that does not lead the partition knows only
+	// who leads and who is in sync, and its own replica's log end offset: the rest is null.
+	ReplicaStates []ApiReplicaState `json:"replica_states"`
+
 	// Replicas Example: [1]
 	Replicas []int `json:"replicas"`
 
@@ -813,6 +818,50 @@ type ApiReadResponse struct {
 
 	// Topic Example: orders
 	Topic string `json:"topic"`
+}
+
+// ApiReplicaState defines model for api.ReplicaState.
+type ApiReplicaState struct {
+	// Broker Broker is the id of the broker holding the replica.
+	//
+	// Example: 1
+	Broker int `json:"broker"`
+
+	// InSync InSync is true when the replica is in the ISR.
+	//
+	// Example: true
+	InSync bool `json:"in_sync"`
+
+	// LagMs LagMs is how long the replica has been behind the leader's log end, in milliseconds: since it was last
+	// caught up, or since the leader took the lead when later (0 for the leader and for a caught-up replica).
+	// replica.lag.time.max.ms is compared with it to drop the replica from the ISR. Null unless the answering
+	// broker leads the partition.
+	//
+	// Example: 0
+	LagMs *int `json:"lag_ms"`
+
+	// LagRecords LagRecords is how many records of the leader's log the replica lacks (0 for the leader). Null unless the
+	// answering broker leads the partition and has heard from the replica since it took the lead.
+	//
+	// Example: 0
+	LagRecords *int `json:"lag_records"`
+
+	// LastFetchMs LastFetchMs is when the replica last fetched from the leader (Unix ms); absent for the leader, and when
+	// unknown.
+	//
+	// Example: 1767225600123
+	LastFetchMs *int `json:"last_fetch_ms,omitempty"`
+
+	// Leader Leader is true for the partition's leader.
+	//
+	// Example: true
+	Leader bool `json:"leader"`
+
+	// LogEndOffset LogEndOffset is the replica's log end offset: a follower's is its durable log end as of its last fetch
+	// from the leader. Null when the answering broker does not know it.
+	//
+	// Example: 42
+	LogEndOffset *int `json:"log_end_offset"`
 }
 
 // ApiResetOffsetsRequest defines model for api.ResetOffsetsRequest.
@@ -1350,8 +1399,11 @@ type ClientInterface interface {
 
 	// DescribeTopic Describe a topic: config and partitions with offsets
 	//
-	// Every config key with its effective value; per partition the leader, replicas, in-sync replicas and
-	// the leader's offsets.
+	// Every config key with its effective value; per partition the leader, replicas, in-sync replicas,
+	// the leader's offsets, and replica_states: each replica's state (leader, in sync, log end offset, lag
+	// in records and ms) as the answering broker sees it. Only the partition's leader knows every
+	// replica's log end offset and lag, so its answer is the authoritative one; another broker answers
+	// null for what it does not know (it does not ask the leader).
 	//
 	// Corresponds with GET /topics/{topic} (the `DescribeTopic` operationId).
 	DescribeTopic(ctx context.Context, topic string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1947,8 +1999,11 @@ func (c *Client) DeleteTopic(ctx context.Context, topic string, reqEditors ...Re
 
 // DescribeTopic Describe a topic: config and partitions with offsets
 //
-// Every config key with its effective value; per partition the leader, replicas, in-sync replicas and
-// the leader's offsets.
+// Every config key with its effective value; per partition the leader, replicas, in-sync replicas,
+// the leader's offsets, and replica_states: each replica's state (leader, in sync, log end offset, lag
+// in records and ms) as the answering broker sees it. Only the partition's leader knows every
+// replica's log end offset and lag, so its answer is the authoritative one; another broker answers
+// null for what it does not know (it does not ask the leader).
 //
 // Corresponds with GET /topics/{topic} (the `DescribeTopic` operationId).
 func (c *Client) DescribeTopic(ctx context.Context, topic string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3715,8 +3770,11 @@ type ClientWithResponsesInterface interface {
 
 	// DescribeTopicWithResponse Describe a topic: config and partitions with offsets
 	//
-	// Every config key with its effective value; per partition the leader, replicas, in-sync replicas and
-	// the leader's offsets.
+	// Every config key with its effective value; per partition the leader, replicas, in-sync replicas,
+	// the leader's offsets, and replica_states: each replica's state (leader, in sync, log end offset, lag
+	// in records and ms) as the answering broker sees it. Only the partition's leader knows every
+	// replica's log end offset and lag, so its answer is the authoritative one; another broker answers
+	// null for what it does not know (it does not ask the leader).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6305,8 +6363,11 @@ func (c *ClientWithResponses) DeleteTopicWithResponse(ctx context.Context, topic
 
 // DescribeTopicWithResponse Describe a topic: config and partitions with offsets
 //
-// Every config key with its effective value; per partition the leader, replicas, in-sync replicas and
-// the leader's offsets.
+// Every config key with its effective value; per partition the leader, replicas, in-sync replicas,
+// the leader's offsets, and replica_states: each replica's state (leader, in sync, log end offset, lag
+// in records and ms) as the answering broker sees it. Only the partition's leader knows every
+// replica's log end offset and lag, so its answer is the authoritative one; another broker answers
+// null for what it does not know (it does not ask the leader).
 //
 // Returns a wrapper object for the known response body format(s).
 //

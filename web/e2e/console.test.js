@@ -4,7 +4,7 @@
 
 import {describe, it, before, after, afterEach} from 'node:test';
 import assert from 'node:assert/strict';
-import {startBroker, launch, openPage, shot, api} from './harness.js';
+import {startBroker, startCluster, launch, openPage, shot, api} from './harness.js';
 
 const phone = {width: 390, height: 844};
 
@@ -276,6 +276,10 @@ describe('fjord console', () => {
     await add.getByLabel('New partition count').fill('4');
     await add.getByRole('button', {name: 'Update'}).click();
     await page.locator('#partitions-table tbody tr').nth(3).waitFor();
+    // A broker of its own leads every partition: one replica, the leader, in sync.
+    const only = page.locator('#partitions-table tbody tr').first().locator('ul.replica-states li');
+    assert.equal(await only.count(), 1);
+    assert.match(await only.textContent(), /^1\s*leader\s*in sync\s*log end 0$/);
     await shot(page, 'topic-partitions');
     await page.getByRole('link', {name: 'Configuration'}).click();
     await page.getByLabel('retention.ms').fill('3600000');
@@ -337,5 +341,93 @@ describe('fjord console with auth', () => {
     } finally {
       await page.context().close();
     }
+  });
+});
+
+describe('fjord console with three brokers', () => {
+  let cluster;
+  let chrome;
+  let page;
+
+  before(async () => {
+    cluster = await startCluster(3);
+    chrome = await launch();
+  });
+  after(async () => {
+    if (chrome) await chrome.close();
+    if (cluster) await cluster.stop();
+  });
+  afterEach(async () => {
+    if (!page) return;
+    const errors = page.errors;
+    await page.context().close();
+    page = null;
+    assert.deepEqual(errors, [], 'the page logged errors');
+  });
+
+  const broker = (id) => cluster.brokers[id - 1];
+  const partition = async (id) => (await api(broker(id).url, 'GET', '/topics/replicated-t')).json.partitions[0];
+  const waitFor = async (what, cond) => {
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      const last = await cond();
+      if (last === true) return;
+      if (Date.now() > deadline) throw new Error(`waiting for ${what}: ${JSON.stringify(last)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  it('shows each replica\'s state: leader, in sync, lag, and a follower\'s partial view', async () => {
+    const created = await api(broker(1).url, 'POST', '/topics', {name: 'replicated-t', partitions: 1, replication_factor: 3,
+      config: {'replica.lag.time.max.ms': 1000}});
+    assert.equal(created.status, 201, created.text);
+    let p;
+    await waitFor('a leader and a full ISR', async () => {
+      p = await partition(1);
+      return (p.leader > 0 && p.isr.length === 3) || p;
+    });
+    const leader = p.leader;
+    const [follower, victim] = p.replicas.filter((id) => id !== leader);
+    const produced = await api(broker(leader).url, 'POST', '/topics/replicated-t/records?acks=all',
+      {records: [1, 2, 3, 4, 5].map((n) => ({value: n}))});
+    assert.equal(produced.status, 200, produced.text);
+    await waitFor('every replica caught up', async () => {
+      p = await partition(leader);
+      return p.replica_states.every((r) => r.log_end_offset === 5 && r.lag_ms === 0) || p.replica_states;
+    });
+
+    page = await openPage(chrome.browser);
+    await page.goto(`${broker(leader).url}/#/topics/replicated-t/partitions`);
+    const states = page.locator('#partitions-table tbody tr').first().locator('ul.replica-states li');
+    await states.nth(2).waitFor();
+    for (const id of p.replicas) {
+      const text = await page.locator(`#partitions-table ul.replica-states li[data-broker="${id}"]`).textContent();
+      assert.match(text, id === leader ? /leader\s*in sync\s*log end 5$/ : /in sync\s*log end 5\s*caught up$/, `broker ${id}: ${text}`);
+    }
+    assert.equal(await page.getByText('known to each partition\'s leader').count(), 0);
+
+    // A killed follower falls behind by the records produced since, then out of the ISR.
+    await broker(victim).kill();
+    const more = await api(broker(leader).url, 'POST', '/topics/replicated-t/records?acks=1', {records: [{value: 6}, {value: 7}]});
+    assert.equal(more.status, 200, more.text);
+    await waitFor(`broker ${victim} out of the ISR`, async () => {
+      p = await partition(leader);
+      return !p.isr.includes(victim) || p;
+    });
+    await page.getByRole('button', {name: 'Refresh'}).click();
+    const dead = page.locator(`#partitions-table ul.replica-states li[data-broker="${victim}"]`);
+    await dead.getByText('out of sync').waitFor();
+    assert.match(await dead.textContent(), /out of sync\s*log end 5\s*2 records behind for \d/);
+    await page.locator('#partitions-table').getByText('(under-replicated)').waitFor();
+    await shot(page, 'topic-replicas-leader');
+
+    // A follower's console knows its own log end and who leads, not the lag.
+    await page.goto(`${broker(follower).url}/#/topics/replicated-t/partitions`);
+    await page.getByText('known to each partition\'s leader').waitFor();
+    const own = page.locator(`ul.replica-states li[data-broker="${follower}"]`);
+    await own.getByText('lag unknown here').waitFor();
+    assert.match(await own.textContent(), /log end \d/);
+    assert.doesNotMatch(await page.locator(`ul.replica-states li[data-broker="${leader}"]`).textContent(), /log end/);
+    await shot(page, 'topic-replicas-follower');
   });
 });

@@ -44,39 +44,89 @@ function freePort() {
 
 /**
  * startBroker runs one broker and waits until /readyz answers 200. Returns
- * {url, pid, logs(), stop()}; stop kills it by PID and removes its data.
+ * {id, url, pid, logs(), stop()}; stop kills it by PID and removes its data.
+ * Options: args (extra flags), id (default 1), httpPort and gossipPort
+ * (default: free ports), and ready: false to return without waiting.
  */
-export async function startBroker({args = []} = {}) {
+export async function startBroker({args = [], id = 1, httpPort, gossipPort, ready = true} = {}) {
   const bin = buildBinary();
   const dataDir = mkdtempSync(join(tmpdir(), 'fjord-e2e-data-'));
-  const port = await freePort();
-  const addr = `127.0.0.1:${port}`;
-  const child = spawn(bin, ['serve', '--id', '1', '--http-addr', addr, '--data-dir', dataDir,
-    '--gossip-addr', `127.0.0.1:${await freePort()}`, ...args], {stdio: ['ignore', 'pipe', 'pipe']});
+  const addr = `127.0.0.1:${httpPort || await freePort()}`;
+  const child = spawn(bin, ['serve', '--id', String(id), '--http-addr', addr, '--data-dir', dataDir,
+    '--gossip-addr', `127.0.0.1:${gossipPort || await freePort()}`, ...args], {stdio: ['ignore', 'pipe', 'pipe']});
   let logs = '';
   child.stdout.on('data', (d) => { logs += d; });
   child.stderr.on('data', (d) => { logs += d; });
   const kill = () => { try { process.kill(child.pid, 'SIGKILL'); } catch { /* already gone */ } };
   process.on('exit', kill);
   const url = `http://${addr}`;
-  const deadline = Date.now() + 20000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`broker exited (${child.exitCode}):\n${logs}`);
-    try {
-      const r = await fetch(`${url}/readyz`);
-      if (r.ok) break;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) { kill(); throw new Error(`broker not ready in 20 s:\n${logs}`); }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
+  const broker = {
+    id,
     url,
     pid: child.pid,
     logs: () => logs,
-    async stop() {
+    async waitReady() {
+      const deadline = Date.now() + 20000;
+      for (;;) {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`broker ${id} exited (${child.exitCode ?? child.signalCode}):\n${logs}`);
+        try {
+          const r = await fetch(`${url}/readyz`);
+          if (r.ok) return;
+        } catch { /* not listening yet */ }
+        if (Date.now() > deadline) { kill(); throw new Error(`broker ${id} not ready in 20 s:\n${logs}`); }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    /** kill stops the process with SIGKILL (its data stays until stop). */
+    async kill() {
       kill();
-      if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+      // A process ended by a signal has a signalCode and no exitCode.
+      if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+    },
+    async stop() {
+      await this.kill();
       rmSync(dataDir, {recursive: true, force: true});
+    },
+  };
+  if (ready) await broker.waitReady();
+  return broker;
+}
+
+/**
+ * startCluster runs brokers 1..n on 127.0.0.1, each joining the others'
+ * gossip addresses (local gossip profile, a shared cluster secret), and
+ * waits until every broker's /cluster shows all n alive. Returns
+ * {brokers, stop()}.
+ */
+export async function startCluster(n) {
+  const ports = [];
+  for (let i = 0; i < n; i++) ports.push({http: await freePort(), gossip: await freePort()});
+  const brokers = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const join = ports.filter((_, j) => j !== i).map((p) => `127.0.0.1:${p.gossip}`).join(',');
+      brokers.push(await startBroker({id: i + 1, httpPort: ports[i].http, gossipPort: ports[i].gossip, ready: false,
+        args: ['--advertise-http', `127.0.0.1:${ports[i].http}`, '--join', join, '--gossip-profile', 'local',
+          '--cluster-secret', 'e2e-cluster-secret']}));
+    }
+    for (const b of brokers) await b.waitReady();
+    const deadline = Date.now() + 60000;
+    for (const b of brokers) {
+      for (;;) {
+        const c = (await api(b.url, 'GET', '/cluster')).json;
+        if (c && c.brokers.filter((x) => x.status === 'alive').length === n) break;
+        if (Date.now() > deadline) throw new Error(`cluster not formed in 60 s: broker ${b.id} sees ${JSON.stringify(c)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } catch (err) {
+    for (const b of brokers) await b.stop();
+    throw err;
+  }
+  return {
+    brokers,
+    async stop() {
+      for (const b of brokers) await b.stop();
     },
   };
 }

@@ -1,7 +1,7 @@
 // Topic detail: summary, tabs (messages, live tail, produce, partitions,
 // configuration) and the add-partitions and delete actions.
 
-import {h, replace, table, num, plural, bytes, duration, pageHead, alert, dialog, field, href, toast} from '../dom.js';
+import {h, replace, table, num, plural, bytes, duration, time, ago, badge, pageHead, alert, dialog, field, href, toast} from '../dom.js';
 import {get, patch, del, enc, describeError} from '../api.js';
 import {renderBrowser} from './browser.js';
 import {renderLive} from './live.js';
@@ -106,16 +106,42 @@ function renderPartitions(box, {desc, refresh}) {
         h('a', {href: href(['topics', d.name, 'messages'], {p: p.partition})}, String(p.partition)),
         String(p.leader), p.replicas.join(', '),
         h('span', {class: under ? 'danger-text' : null, title: under ? 'Under-replicated' : null}, p.isr.join(', ') + (under ? ' (under-replicated)' : '')),
+        replicaStates(p),
         num(p.log_start_offset), num(p.high_watermark), num(p.log_end_offset),
         num(p.high_watermark - p.log_start_offset), bytes(p.size_bytes),
       ];
     });
+    const remote = d.partitions.some((p) => (p.replica_states || []).some((r) => r.leader && r.log_end_offset === null));
     replace(box, table([{label: 'Partition', class: 'num'}, {label: 'Leader', class: 'num'}, {label: 'Replicas'}, {label: 'ISR'},
+      {label: 'Replica states'},
       {label: 'Log start', class: 'num'}, {label: 'High watermark', class: 'num'}, {label: 'Log end', class: 'num'},
       {label: 'Records', class: 'num'}, {label: 'Size', class: 'num'}], rows, {label: 'Partitions', id: 'partitions-table'}),
+    remote ? h('p', {class: 'hint'}, 'Replica log ends and lag are known to each partition\'s leader; for partitions led by another broker this broker shows its own replica only.') : null,
     h('div', {class: 'form-actions'}, h('button', {type: 'button', class: 'btn', onclick: async () => draw(await refresh())}, 'Refresh')));
   };
   draw(desc);
+}
+
+// replicaStates lists a partition's replicas as the answering broker sees
+// them: leader, in sync or not, log end and lag (null: not known here).
+function replicaStates(p) {
+  const states = p.replica_states || [];
+  if (!states.length) return h('span', {class: 'muted'}, '—');
+  return h('ul', {class: 'replica-states'}, states.map((r) => {
+    const parts = [h('span', {class: 'replica-id'}, String(r.broker))];
+    if (r.leader) parts.push(badge('leader', 'info'));
+    parts.push(r.in_sync ? badge('in sync', 'ok') : badge('out of sync', 'err'));
+    if (r.log_end_offset !== null) parts.push(h('span', {class: 'muted'}, `log end ${num(r.log_end_offset)}`));
+    if (!r.leader) parts.push(lag(r, p.leader));
+    return h('li', {dataset: {broker: String(r.broker)}, title: r.last_fetch_ms ? `Last fetch ${time(r.last_fetch_ms)} (${ago(r.last_fetch_ms)})` : null}, parts);
+  }));
+}
+
+function lag(r, leader) {
+  if (r.lag_ms === null) return h('span', {class: 'muted lag', title: `Only the leader, broker ${leader}, knows this replica's lag`}, 'lag unknown here');
+  if (r.lag_ms === 0 && r.lag_records === 0) return h('span', {class: 'lag'}, 'caught up');
+  const records = r.lag_records === null ? 'not heard from' : `${plural(r.lag_records, 'record')} behind`;
+  return h('span', {class: 'lag warn-text'}, `${records} for ${duration(r.lag_ms)}`);
 }
 
 const units = {'retention.ms': 'ms', 'retention.bytes': 'bytes', 'max.message.bytes': 'bytes', 'replica.lag.time.max.ms': 'ms', 'segment.ms': 'ms', 'segment.bytes': 'bytes'};
