@@ -28,6 +28,12 @@ test-go:
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
 
+## fault-long: the replication fault test (internal/clustertest TestFault) with 100 kill -9 cycles instead of
+## make test's 10, plus its SIGSTOP and wiped-disk faults (about 12 minutes on 2 cores)
+.PHONY: fault-long
+fault-long:
+	FJORD_FAULT_CYCLES=100 $(GO) test -count=1 -v -run '^TestFault$$' -timeout 60m ./internal/clustertest/
+
 ## test-web: the console's end-to-end tests in headless Chromium (installs Chromium and playwright-core if missing)
 test-web:
 	bash web/e2e/setup.sh

@@ -282,6 +282,25 @@ func (b *Broker) Stop(t testing.TB) error {
 // Signal sends sig to the broker.
 func (b *Broker) Signal(sig syscall.Signal) { _ = syscall.Kill(b.PID(), sig) }
 
+// Pause freezes the broker with SIGSTOP: the process keeps its sockets and
+// state but runs no code, as in a long GC pause or a stalled VM. The kernel
+// still accepts connections and buffers requests, which the broker handles
+// once resumed. A paused broker is still killed at the test's end.
+func (b *Broker) Pause(t testing.TB) {
+	t.Helper()
+	if err := syscall.Kill(b.PID(), syscall.SIGSTOP); err != nil {
+		t.Fatalf("SIGSTOP broker pid %d: %v", b.PID(), err)
+	}
+}
+
+// Resume lets a paused broker run again with SIGCONT.
+func (b *Broker) Resume(t testing.TB) {
+	t.Helper()
+	if err := syscall.Kill(b.PID(), syscall.SIGCONT); err != nil {
+		t.Fatalf("SIGCONT broker pid %d: %v", b.PID(), err)
+	}
+}
+
 // Restart starts a new process on the same data dir and address after the
 // previous one ended.
 func (b *Broker) Restart(t testing.TB) {

@@ -232,6 +232,18 @@ func (c *Cluster) Kill(t testing.TB, id int) {
 	c.Broker(id).Kill(t)
 }
 
+// Pause freezes broker id with SIGSTOP (Broker.Pause).
+func (c *Cluster) Pause(t testing.TB, id int) {
+	t.Helper()
+	c.Broker(id).Pause(t)
+}
+
+// Resume lets the paused broker id run again with SIGCONT.
+func (c *Cluster) Resume(t testing.TB, id int) {
+	t.Helper()
+	c.Broker(id).Resume(t)
+}
+
 // Stop sends SIGTERM to broker id and returns its exit error once it ended.
 func (c *Cluster) Stop(t testing.TB, id int) error {
 	t.Helper()

@@ -45,6 +45,8 @@ func TestCluster(t *testing.T) {
 		{"wiped broker has a new incarnation", testWipedIncarnation},
 		{"controller failover", testControllerFailover},
 		{"minority makes no metadata change", testMinority},
+		{"partition leader failover", testPartitionFailover},
+		{"controlled shutdown", testControlledShutdown},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, c) })
 	}
