@@ -34,6 +34,11 @@ test-go:
 fault-long:
 	FJORD_FAULT_CYCLES=100 $(GO) test -count=1 -v -run '^TestFault$$' -timeout 60m ./internal/clustertest/
 
+## bench-replication: RF=3 vs RF=1 acks=all produce and follower catch-up on three local brokers (scripts/bench-replication.sh)
+.PHONY: bench-replication
+bench-replication: build
+	bash scripts/bench-replication.sh
+
 ## test-web: the console's end-to-end tests in headless Chromium (installs Chromium and playwright-core if missing)
 test-web:
 	bash web/e2e/setup.sh

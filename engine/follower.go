@@ -119,13 +119,8 @@ func (f *fetcher) snapshot() []*Partition {
 // durable log end, stores what comes back with one WAL sync, and only then
 // asks again, so a fetch offset is always durable here.
 func (f *fetcher) run(ctx context.Context, e *Engine) {
-	go func() {
-		select {
-		case <-e.closed:
-			f.cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, cancel := untilStop(ctx, e.closed)
+	defer cancel()
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
 		if backoff > 0 && !f.pause(ctx, backoff) {

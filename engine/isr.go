@@ -29,15 +29,10 @@ func (p *Partition) proposeISRLocked(isr []int32) {
 	p.env.bg.Add(1)
 	go func() {
 		defer p.env.bg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), alterISRTimeout)
+		timed, cancelTimer := context.WithTimeout(context.Background(), alterISRTimeout)
+		defer cancelTimer()
+		ctx, cancel := untilStop(timed, p.env.stop)
 		defer cancel()
-		go func() {
-			select {
-			case <-p.env.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
 		_, err := changer.AlterISR(ctx, req)
 		p.mu.Lock()
 		p.altering = false
@@ -96,4 +91,18 @@ func (e *Engine) checkISRs() {
 			p.checkISR(lag, now)
 		}
 	}
+}
+
+// untilStop returns a context that ends with parent, with cancel, or when
+// stop closes, whichever comes first; its goroutine ends with the context.
+func untilStop(parent context.Context, stop <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }

@@ -68,15 +68,8 @@ func (p *Partition) watchLeaderLocked() <-chan struct{} {
 // watchLeader long-polls the leader for HW changes while anyone waits.
 func (p *Partition) watchLeader() {
 	defer p.env.bg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := untilStop(context.Background(), p.env.stop)
 	defer cancel()
-	go func() {
-		select {
-		case <-p.env.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	for {
 		p.mu.Lock()
 		m := &p.mirror

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
+	"time"
 
 	"github.com/fjord-streaming/fjord/engine/partitioner"
 )
@@ -157,8 +158,8 @@ func (t *Topic) info(leaderOffsets bool) TopicInfo {
 			sem <- struct{}{}
 			go func() {
 				defer wg.Done()
-				pi.Offsets = p.Offsets()
-				<-sem
+				defer func() { <-sem }()
+				pi.Offsets = offsetsWithin(p, describeWait)
 			}()
 		}
 	}
@@ -167,6 +168,27 @@ func (t *Topic) info(leaderOffsets bool) TopicInfo {
 		ti.Partitions[i].LeaderEpoch = parts[i].Placement().LeaderEpoch
 	}
 	return ti
+}
+
+// describeWait bounds how long a description waits for a leader's offsets
+// before it shows this broker's own replica's (a leader that is paused or
+// unreachable must not hold up a metadata answer for remoteCallTimeout).
+const describeWait = 2 * time.Second
+
+// offsetsWithin is p.Offsets, or this broker's own replica's offsets when
+// the leader has not answered within d. The leader call ends by itself,
+// bounded by remoteCallTimeout.
+func offsetsWithin(p *Partition, d time.Duration) Offsets {
+	ch := make(chan Offsets, 1)
+	go func() { ch <- p.Offsets() }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case o := <-ch:
+		return o
+	case <-t.C:
+		return p.LocalOffsets()
+	}
 }
 
 func metaName(name string) string { return "topic/" + name }
