@@ -106,3 +106,11 @@ func untilStop(parent context.Context, stop <-chan struct{}) (context.Context, c
 	}()
 	return ctx, cancel
 }
+
+// mayJoinISR is the rule for a follower outside the ISR to rejoin it
+// (KAFKA-7128): its durable log end must have reached the leader's HW, and
+// the start of the leader's current epoch, so that it holds every record
+// the current leader may have committed and none it would have to truncate.
+func mayJoinISR(followerLEO, hw, epochStart int64) bool {
+	return followerLEO >= hw && followerLEO >= epochStart
+}

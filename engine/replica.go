@@ -242,7 +242,7 @@ func (p *Partition) countFetchLocked(follower int32, inc string, offset int64, n
 	}
 	fs.leo, fs.leoLastFetch, fs.lastFetch, fs.fetchedBefore = offset, leo, now, true
 	p.recomputeHWLocked()
-	if !contains(p.place.ISR, follower) && offset >= p.hw && offset >= p.epochStartLocked() {
+	if !contains(p.place.ISR, follower) && mayJoinISR(offset, p.hw, p.epochStartLocked()) {
 		p.proposeISRLocked(append(append([]int32(nil), p.place.ISR...), follower))
 	}
 }
