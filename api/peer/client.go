@@ -51,6 +51,9 @@ type ClientConfig struct {
 	// Logger receives faults between brokers (a refused secret, a
 	// malformed answer); nil discards them.
 	Logger *slog.Logger
+	// Version is the metadata version this broker has applied, sent with
+	// every call (HeaderMetadataVersion); nil sends none.
+	Version func() uint64
 }
 
 // Client calls other brokers: it is the engine's Remote, and forwards topic
@@ -273,6 +276,9 @@ func (c *Client) call(ctx context.Context, id int32, method, path string, q url.
 		req.Header.Set("Content-Type", ctype)
 	}
 	setPeerHeaders(req.Header, c.cfg.Self, c.cfg.Secret)
+	if c.cfg.Version != nil {
+		req.Header.Set(HeaderMetadataVersion, strconv.FormatUint(c.cfg.Version(), 10))
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, name, transportError(ctx, name, err)

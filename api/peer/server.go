@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +38,9 @@ type Engine interface {
 	WaitOffsets(ctx context.Context, topic string, partition int32, knownHW int64, wait time.Duration) (engine.Offsets, error)
 	// OffsetForTimestampLeader finds the first offset at or after ts.
 	OffsetForTimestampLeader(topic string, partition int32, ts int64) (engine.OffsetsForTimestamp, error)
+	// WaitVersion returns once the engine has applied metadata version v,
+	// or with an error when ctx ends first.
+	WaitVersion(ctx context.Context, v uint64) error
 	// ServeReplicaFetch answers one round of a follower's fetch stream.
 	ServeReplicaFetch(ctx context.Context, req engine.ReplicaFetchRequest) engine.ReplicaFetchResponse
 }
@@ -97,7 +101,7 @@ const maxWait = 24 * time.Hour
 // refused with 401, a good one is marked for Forwarded. Call it once.
 func (s *Server) Mount(e *echo.Echo) {
 	e.Pre(s.markForwarded)
-	g := e.Group(strings.TrimSuffix(PathPrefix, "/"), s.requireSecret)
+	g := e.Group(strings.TrimSuffix(PathPrefix, "/"), s.requireSecret, s.awaitVersion)
 	g.POST("/partitions/append", s.appendRecords)
 	g.GET("/partitions/fetch", s.fetch)
 	g.GET("/partitions/offsets", s.offsets)
@@ -140,6 +144,22 @@ func (s *Server) markForwarded(next echo.HandlerFunc) echo.HandlerFunc {
 			return s.fail(c, errBadSecret)
 		}
 		c.SetRequest(r.WithContext(context.WithValue(r.Context(), forwardedKey{}, true)))
+		return next(c)
+	}
+}
+
+// versionWait bounds how long a call waits for the metadata version its
+// caller had; past it the call is served with what this broker has.
+const versionWait = 2 * time.Second
+
+// awaitVersion applies HeaderMetadataVersion (see there).
+func (s *Server) awaitVersion(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if v, err := strconv.ParseUint(c.Request().Header.Get(HeaderMetadataVersion), 10, 64); err == nil && v > 0 {
+			ctx, cancel := context.WithTimeout(c.Request().Context(), versionWait)
+			_ = s.eng.WaitVersion(ctx, v) // past the bound: serve with what is here
+			cancel()
+		}
 		return next(c)
 	}
 }

@@ -15,6 +15,11 @@ const (
 	HeaderSecret = "X-Fjord-Cluster-Secret"
 	// HeaderForwardedBy carries the id of the broker that sent the request.
 	HeaderForwardedBy = "X-Fjord-Forwarded-By"
+	// HeaderMetadataVersion carries the metadata version the calling broker
+	// had applied: the callee applies at least that much first (bounded by
+	// versionWait), so a call made right after a topic change does not meet
+	// a broker that has not heard of it yet.
+	HeaderMetadataVersion = "X-Fjord-Metadata-Version"
 	// MediaBatch is the media type of an append body: one storage batch.
 	MediaBatch = "application/vnd.fjord.batch.v1"
 	// MediaFetch is the media type of a fetch answer.

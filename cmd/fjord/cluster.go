@@ -71,7 +71,7 @@ func (b *broker) joinCluster() error {
 	tlsCfg := b.clientTLS()
 	c.tls = tlsCfg
 	c.client = peer.NewClient(peer.ClientConfig{Self: int32(b.cfg.ID), Secret: b.cfg.ClusterSecret, TLS: tlsCfg,
-		Resolver: resolver{c}, Logger: b.log})
+		Resolver: resolver{c}, Logger: b.log, Version: func() uint64 { return uint64(max(0, b.engine.MetadataVersion())) }})
 	c.ctrl, err = controller.New(controller.Config{ID: int32(b.cfg.ID), Advertise: b.cfg.AdvertiseHTTP, DataDir: b.cfg.DataDir,
 		Alone: len(b.cfg.joinAddrs()) == 0, Secret: b.cfg.ClusterSecret, TLS: tlsCfg, Fast: local,
 		Logger: b.log, Registerer: b.registry}, b.db, b.engine, c.serf, c.client)

@@ -47,6 +47,7 @@ func TestCluster(t *testing.T) {
 		{"minority makes no metadata change", testMinority},
 		{"partition leader failover", testPartitionFailover},
 		{"controlled shutdown", testControlledShutdown},
+		{"committed offsets survive the coordinator", testCoordinatorFailover},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, c) })
 	}

@@ -1,0 +1,59 @@
+package clustertest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/fjord-streaming/fjord/internal/brokertest"
+)
+
+// testCoordinatorFailover: offsets committed through the group's
+// coordinator survive kill -9 of that coordinator's broker: the new leader
+// of the group's __consumer_offsets partition rebuilds the group from its
+// replica and answers with the same committed offset.
+func testCoordinatorFailover(t *testing.T, c *brokertest.Cluster) {
+	want(t, c.Call(t, 1, http.MethodPost, "/topics", `{"name":"gfo","partitions":1,"replication_factor":3}`), http.StatusCreated, "create gfo")
+	want(t, c.Call(t, 1, http.MethodPost, "/topics/gfo/records?acks=all", `{"records":[{"value":1},{"value":2},{"value":3},{"value":4},{"value":5}]}`),
+		http.StatusOK, "produce to gfo")
+	want(t, c.Call(t, 2, http.MethodPut, "/groups/billing-fo/offsets", `{"offsets":[{"topic":"gfo","partition":0,"offset":3}]}`),
+		http.StatusOK, "commit offset 3")
+	r := c.Call(t, 1, http.MethodGet, "/groups/billing-fo", "")
+	want(t, r, http.StatusOK, "describe the group")
+	coord, err := strconv.Atoi(r.Header.Get("X-Fjord-Broker"))
+	if err != nil {
+		t.Fatalf("X-Fjord-Broker %q: %v", r.Header.Get("X-Fjord-Broker"), err)
+	}
+	other := coord%3 + 1
+	c.Kill(t, coord)
+	t.Cleanup(func() { c.Restart(t, coord); c.WaitFormed(t, settleTimeout) })
+	brokertest.WaitFor(t, 30*time.Second, fmt.Sprintf("broker %d to answer for the group after kill -9 of its coordinator %d", other, coord), func() error {
+		r, err := try(c, other, http.MethodGet, "/groups/billing-fo", "")
+		if err != nil {
+			return err
+		}
+		if r.Status != http.StatusOK {
+			return fmt.Errorf("GET /groups/billing-fo: %s", r)
+		}
+		var g struct {
+			Offsets []struct {
+				Topic     string `json:"topic"`
+				Partition int    `json:"partition"`
+				Committed int64  `json:"committed_offset"`
+			} `json:"offsets"`
+		}
+		if err := json.Unmarshal(r.Body, &g); err != nil {
+			return err
+		}
+		if len(g.Offsets) != 1 || g.Offsets[0].Topic != "gfo" || g.Offsets[0].Committed != 3 {
+			return fmt.Errorf("offsets %+v, want gfo/0 committed at 3 (answered by %s)", g.Offsets, r.Header.Get("X-Fjord-Broker"))
+		}
+		if r.Header.Get("X-Fjord-Broker") == strconv.Itoa(coord) {
+			return fmt.Errorf("answered by the killed broker %d", coord)
+		}
+		return nil
+	})
+}
