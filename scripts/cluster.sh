@@ -22,10 +22,10 @@ stop() {
 	if ((${#pids[@]})); then
 		echo "stopping brokers (pids ${pids[*]})"
 		for pid in "${pids[@]}"; do
-			kill -TERM "$pid" 2>/dev/null || true
+			[[ -z $pid ]] || kill -TERM "$pid" 2>/dev/null || true
 		done
 		for pid in "${pids[@]}"; do
-			wait "$pid" 2>/dev/null || true
+			[[ -z $pid ]] || wait "$pid" 2>/dev/null || true
 		done
 	fi
 }
@@ -37,8 +37,9 @@ if [[ ! -x $BIN ]]; then
 	exit 1
 fi
 
-for id in "${IDS[@]}"; do
-	join=()
+# start_broker ID starts broker ID in the background and records its PID.
+start_broker() {
+	local id=$1 join=() http
 	for other in "${IDS[@]}"; do
 		((other == id)) || join+=("127.0.0.1:$((7946 + other))")
 	done
@@ -46,8 +47,12 @@ for id in "${IDS[@]}"; do
 	mkdir -p "$DATA/$id"
 	"$BIN" serve --id "$id" --http-addr "$http" --advertise-http "$http" --data-dir "$DATA/$id" \
 		--gossip-addr "127.0.0.1:$((7946 + id))" --join "$(IFS=,; echo "${join[*]}")" \
-		--gossip-profile local --cluster-secret "$SECRET" >"$DATA/$id.log" 2>&1 &
-	pids+=($!)
+		--gossip-profile local --cluster-secret "$SECRET" >>"$DATA/$id.log" 2>&1 &
+	pids[id - 1]=$!
+}
+
+for id in "${IDS[@]}"; do
+	start_broker "$id"
 done
 
 # Wait until every broker is ready (it has applied metadata that registers it).
@@ -68,14 +73,33 @@ done
 
 echo "fjord cluster of three brokers is up:"
 for id in "${IDS[@]}"; do
-	echo "  broker $id  http://127.0.0.1:$((8080 + id))   (gossip 127.0.0.1:$((7946 + id)), data $DATA/$id, log $DATA/$id.log)"
+	echo "  broker $id  http://127.0.0.1:$((8080 + id))   pid ${pids[id - 1]}  (gossip 127.0.0.1:$((7946 + id)), data $DATA/$id, log $DATA/$id.log)"
 done
 echo "try: curl -s http://127.0.0.1:8082/cluster"
-echo "Ctrl-C stops all three."
+echo "Ctrl-C stops all three. A broker that exits (say kill -9 <pid>, to watch a failover) is"
+echo "started again when you press Enter here."
 
-# Serve until Ctrl-C, or until a broker exits on its own.
+# Serve until Ctrl-C. When a broker exits, say so; Enter restarts every
+# broker that is not running, with its data.
 set +e
-wait -n "${pids[@]}"
-status=$?
-echo "a broker exited (status $status); stopping the others" >&2
-exit "$status"
+while true; do
+	read -r -t 1
+	rc=$?
+	if ((rc > 0 && rc <= 128)); then
+		sleep 1 # no terminal (end of input): nothing will press Enter
+	elif ((rc == 0)); then
+		for id in "${IDS[@]}"; do
+			if [[ -z ${pids[id - 1]} ]]; then
+				start_broker "$id"
+				echo "broker $id started again (pid ${pids[id - 1]})"
+			fi
+		done
+	fi
+	for id in "${IDS[@]}"; do
+		if [[ -n ${pids[id - 1]} ]] && ! kill -0 "${pids[id - 1]}" 2>/dev/null; then
+			wait "${pids[id - 1]}" 2>/dev/null
+			echo "broker $id exited (status $?); press Enter to start it again" >&2
+			pids[id - 1]=""
+		fi
+	done
+done
