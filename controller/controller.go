@@ -111,6 +111,9 @@ type Controller struct {
 	// adminMu serializes the proposals of topic changes, so each is
 	// validated against the state the previous one left.
 	adminMu sync.Mutex
+	// leaderSince is when this broker last became the Raft leader, zero
+	// while it is not; only the reconcile loop uses it.
+	leaderSince time.Time
 	// aliveMu guards aliveSince: when each broker was first seen alive
 	// without a break (lowest-id preference).
 	aliveMu    sync.Mutex

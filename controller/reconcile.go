@@ -23,10 +23,14 @@ func (c *Controller) reconcileLoop(ctx context.Context) {
 	for {
 		c.trackAlive()
 		if c.raft.State() == raft.Leader {
+			if c.leaderSince.IsZero() {
+				c.leaderSince = time.Now()
+			}
 			c.reconcile()
 			c.endPass()
 		} else {
 			c.lastRebalance = time.Time{} // a new term as controller waits an interval
+			c.leaderSince = time.Time{}
 		}
 		select {
 		case <-ctx.Done():
@@ -224,9 +228,18 @@ func (c *Controller) replaceServer(b membership.Broker) {
 
 // preferLowestID hands leadership to the lowest-id voter that has been
 // alive for the settling time. Raft's transfer catches the target up first.
+//
+// A broker that has just become controller waits the settling time first:
+// it may have won the election because the lower id stopped answering (a
+// paused process still looks alive to gossip for a few seconds), and a
+// transfer to it would hold every metadata change, failover included, until
+// Raft gives up on it.
 func (c *Controller) preferLowestID() {
 	var views []metadata.VoterView
 	now := time.Now()
+	if now.Sub(c.leaderSince) < c.cfg.Settle {
+		return
+	}
 	c.aliveMu.Lock()
 	for _, id := range c.voters() {
 		since, alive := c.aliveSince[id]
