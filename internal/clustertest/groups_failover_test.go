@@ -16,7 +16,19 @@ import (
 // of the group's __consumer_offsets partition rebuilds the group from its
 // replica and answers with the same committed offset.
 func testCoordinatorFailover(t *testing.T, c *brokertest.Cluster) {
-	want(t, c.Call(t, 1, http.MethodPost, "/topics", `{"name":"gfo","partitions":1,"replication_factor":3}`), http.StatusCreated, "create gfo")
+	// The previous subtest may have just restarted a broker: placement
+	// counts it once the controller sees it live again.
+	c.WaitFormed(t, settleTimeout)
+	brokertest.WaitFor(t, settleTimeout, "create gfo with three replicas", func() error {
+		r, err := try(c, 1, http.MethodPost, "/topics", `{"name":"gfo","partitions":1,"replication_factor":3}`)
+		if err != nil {
+			return err
+		}
+		if r.Status != http.StatusCreated {
+			return fmt.Errorf("create gfo: %s", r)
+		}
+		return nil
+	})
 	want(t, c.Call(t, 1, http.MethodPost, "/topics/gfo/records?acks=all", `{"records":[{"value":1},{"value":2},{"value":3},{"value":4},{"value":5}]}`),
 		http.StatusOK, "produce to gfo")
 	want(t, c.Call(t, 2, http.MethodPut, "/groups/billing-fo/offsets", `{"offsets":[{"topic":"gfo","partition":0,"offset":3}]}`),
