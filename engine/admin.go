@@ -310,7 +310,7 @@ func (e *Engine) applyTopic(md TopicMetadata) error {
 			return err
 		}
 		e.mu.Lock()
-		e.topics[md.Name] = nt
+		e.addTopic(nt)
 		e.mu.Unlock()
 		e.topicChanged(md.Name, int32(len(md.Partitions)))
 		return nil
@@ -345,6 +345,13 @@ func (e *Engine) applyTopic(md TopicMetadata) error {
 	return nil
 }
 
+// addTopic makes t known by name and by id. e.mu must be held (or e not
+// shared yet).
+func (e *Engine) addTopic(t *Topic) {
+	e.topics[t.name] = t
+	e.byID[t.id] = t
+}
+
 // saveTopic persists m. adminMu must be held.
 func (e *Engine) saveTopic(m topicMeta) error {
 	b, err := json.Marshal(m)
@@ -363,6 +370,7 @@ func (e *Engine) removeTopic(name string) error {
 	}
 	e.mu.Lock()
 	delete(e.topics, name)
+	delete(e.byID, t.id)
 	hooks := append([]func(string){}, e.onDelete...)
 	e.mu.Unlock()
 	for _, p := range t.Partitions() {

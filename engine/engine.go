@@ -34,8 +34,10 @@ type Engine struct {
 	// adminMu serializes applying topic changes.
 	adminMu sync.Mutex
 	// mu guards topics, version, versionCh, onDelete and onChange.
-	mu      sync.RWMutex
-	topics  map[string]*Topic
+	mu     sync.RWMutex
+	topics map[string]*Topic
+	// byID indexes topics by id, for the replica fetch path (addTopic).
+	byID    map[uint64]*Topic
 	version int64
 	// versionCh is closed and replaced whenever version changes.
 	versionCh chan struct{}
@@ -58,6 +60,7 @@ type Engine struct {
 func Open(db *storage.DB, cfg Config) (*Engine, error) {
 	cfg.EnsureDefaults()
 	e := &Engine{cfg: cfg, db: db, recent: newRecentBudget(recentBudgetBytes), topics: map[string]*Topic{},
+		byID:   map[uint64]*Topic{},
 		closed: make(chan struct{}), versionCh: make(chan struct{})}
 	e.env = &partitionEnv{self: cfg.BrokerID, db: db, budget: e.recent, stop: e.closed, bg: &e.bg, log: cfg.Logger}
 	e.fetchers = &fetchers{e: e}
@@ -97,7 +100,7 @@ func Open(db *storage.DB, cfg Config) (*Engine, error) {
 		if err != nil {
 			return err
 		}
-		e.topics[m.Name] = newTopic(metaOf(md), parts)
+		e.addTopic(newTopic(metaOf(md), parts))
 		return nil
 	})
 	if err != nil {

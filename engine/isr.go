@@ -63,15 +63,22 @@ func (p *Partition) checkISR(lag time.Duration, now time.Time) {
 // broker became leader at since, since then) more than lag ago.
 func outOfSync(isr []int32, self int32, leo int64, followers map[int32]*followerState, since time.Time, lag time.Duration, now time.Time) []int32 {
 	return slices.DeleteFunc(slices.Clone(isr), func(id int32) bool {
-		if id == self {
-			return false
-		}
-		fs := followers[id]
-		if fs == nil {
-			return now.Sub(since) > lag
-		}
-		return fs.leo < leo && now.Sub(maxTime(fs.lastCaughtUp, since)) > lag
+		return id != self && behindFor(followers[id], leo, since, now) > lag
 	})
+}
+
+// behindFor is how long a follower has been behind the leader's log end
+// leo: 0 when it has fetched from there, otherwise since it last caught up,
+// counted from since (when this broker became leader) at the earliest; a
+// follower not heard from (fs nil) is behind since then.
+func behindFor(fs *followerState, leo int64, since, now time.Time) time.Duration {
+	switch {
+	case fs == nil:
+		return now.Sub(since)
+	case fs.leo >= leo:
+		return 0
+	}
+	return now.Sub(maxTime(fs.lastCaughtUp, since))
 }
 
 // maxTime is the later of a and b.

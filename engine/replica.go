@@ -140,13 +140,11 @@ func (e *Engine) ServeReplicaFetch(ctx context.Context, req ReplicaFetchRequest)
 
 // partitionsByID finds each requested partition; nil where there is none.
 func (e *Engine) partitionsByID(req []ReplicaFetchPartition) []*Partition {
-	byID := map[uint64]*Topic{}
-	for _, t := range e.topicList() {
-		byID[t.ID()] = t
-	}
 	out := make([]*Partition, len(req))
+	e.mu.RLock()
+	defer e.mu.RUnlock()
 	for i, fp := range req {
-		if t := byID[fp.TopicID]; t != nil {
+		if t := e.byID[fp.TopicID]; t != nil {
 			out[i], _ = t.Partition(fp.Partition)
 		}
 	}

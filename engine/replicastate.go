@@ -81,16 +81,12 @@ func (p *Partition) replicaView(now time.Time) replicaView {
 // not fetched since). A follower not heard from counts as behind since the
 // leader took over, as the ISR check counts it (outOfSync).
 func followerLag(rs *ReplicaState, fs *followerState, leo int64, since, now time.Time) {
+	rs.LagMs = max(0, behindFor(fs, leo, since, now).Milliseconds())
 	if fs == nil {
-		rs.LagMs = max(0, now.Sub(since).Milliseconds())
 		return
 	}
 	rs.LogEnd = fs.leo
 	rs.LagRecords = max(0, leo-fs.leo)
-	rs.LagMs = 0
-	if fs.leo < leo {
-		rs.LagMs = max(0, now.Sub(maxTime(fs.lastCaughtUp, since)).Milliseconds())
-	}
 	if fs.fetchedBefore {
 		rs.LastFetchMs = fs.lastFetch.UnixMilli()
 	}
