@@ -291,6 +291,33 @@ func (b *Broker) Pause(t testing.TB) {
 	if err := syscall.Kill(b.PID(), syscall.SIGSTOP); err != nil {
 		t.Fatalf("SIGSTOP broker pid %d: %v", b.PID(), err)
 	}
+	// kill returns before the signal has reached every thread; a thread
+	// still running could answer one more request.
+	if err := Poll(10*time.Second, func() error { return stopped(b.PID()) }); err != nil {
+		t.Fatalf("SIGSTOP broker pid %d: %v", b.PID(), err)
+	}
+}
+
+// stopped reports nil once every thread of process pid is stopped (state T
+// in /proc/pid/task/*/stat).
+func stopped(pid int) error {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	if err != nil || len(tasks) == 0 {
+		return fmt.Errorf("no threads of pid %d: %v", pid, err)
+	}
+	for _, task := range tasks {
+		stat, err := os.ReadFile(task)
+		if err != nil {
+			return err
+		}
+		// The state follows the command name in parentheses, which may
+		// itself hold spaces or parentheses.
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 || i+2 >= len(stat) || stat[i+2] != 'T' {
+			return fmt.Errorf("thread %s not stopped yet", filepath.Base(filepath.Dir(task)))
+		}
+	}
+	return nil
 }
 
 // Resume lets a paused broker run again with SIGCONT.

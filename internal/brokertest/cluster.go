@@ -3,10 +3,8 @@ package brokertest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -14,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fjord-streaming/fjord/internal/freeport"
 )
 
 // PollPeriod is how often WaitFor and the Cluster's waits look again.
@@ -99,7 +99,7 @@ func StartCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
 	if !isPermutation(cfg.order, n) {
 		t.Fatalf("brokertest: start order %v is not a permutation of 1..%d", cfg.order, n)
 	}
-	httpAddrs, gossipAddrs, err := freeAddrs(n)
+	httpAddrs, gossipAddrs, err := freeport.Addrs(n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,51 +153,6 @@ func isPermutation(order []int, n int) bool {
 		}
 	}
 	return true
-}
-
-// freeAddrs picks n free 127.0.0.1 TCP ports for HTTP and n ports free for
-// both TCP and UDP for gossip. Every port is held until all are picked, so
-// none is picked twice.
-func freeAddrs(n int) (httpAddrs, gossipAddrs []string, err error) {
-	var closers []io.Closer
-	defer func() {
-		for _, c := range closers {
-			_ = c.Close()
-		}
-	}()
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, nil, fmt.Errorf("brokertest: free http port: %w", err)
-		}
-		closers = append(closers, ln)
-		httpAddrs = append(httpAddrs, ln.Addr().String())
-	}
-	for len(gossipAddrs) < n {
-		tcp, udp, err := tcpUDPPort()
-		if err != nil {
-			return nil, nil, err
-		}
-		closers = append(closers, tcp, udp)
-		gossipAddrs = append(gossipAddrs, tcp.Addr().String())
-	}
-	return httpAddrs, gossipAddrs, nil
-}
-
-// tcpUDPPort listens on one 127.0.0.1 port with both TCP and UDP.
-func tcpUDPPort() (net.Listener, net.PacketConn, error) {
-	for range 50 {
-		tcp, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, nil, fmt.Errorf("brokertest: free gossip port: %w", err)
-		}
-		udp, err := net.ListenPacket("udp", tcp.Addr().String())
-		if err == nil {
-			return tcp, udp, nil
-		}
-		_ = tcp.Close()
-	}
-	return nil, nil, errors.New("brokertest: no port free for both TCP and UDP")
 }
 
 // IDs returns the broker ids, 1..n.

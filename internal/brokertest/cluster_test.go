@@ -2,7 +2,6 @@ package brokertest
 
 import (
 	"errors"
-	"net"
 	"testing"
 	"time"
 )
@@ -23,32 +22,6 @@ func TestIsPermutation(t *testing.T) {
 		if got := isPermutation(tc.order, tc.n); got != tc.want {
 			t.Errorf("isPermutation(%v, %d) = %v, want %v", tc.order, tc.n, got, tc.want)
 		}
-	}
-}
-
-func TestFreeAddrs(t *testing.T) {
-	httpAddrs, gossipAddrs, err := freeAddrs(3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for _, a := range append(httpAddrs, gossipAddrs...) {
-		if seen[a] {
-			t.Fatalf("address %s picked twice: %v %v", a, httpAddrs, gossipAddrs)
-		}
-		seen[a] = true
-	}
-	for _, a := range gossipAddrs {
-		tcp, err := net.Listen("tcp", a)
-		if err != nil {
-			t.Fatalf("gossip address %s not free for TCP: %v", a, err)
-		}
-		udp, err := net.ListenPacket("udp", a)
-		if err != nil {
-			t.Fatalf("gossip address %s not free for UDP: %v", a, err)
-		}
-		tcp.Close()
-		udp.Close()
 	}
 }
 
