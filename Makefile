@@ -34,10 +34,16 @@ test-go:
 fault-long:
 	FJORD_FAULT_CYCLES=100 $(GO) test -count=1 -v -run '^TestFault$$' -timeout 60m ./internal/clustertest/
 
-## bench-replication: RF=3 vs RF=1 acks=all produce and follower catch-up on three local brokers (scripts/bench-replication.sh)
-.PHONY: bench-replication
+## bench-replication: RF=3 vs RF=1 acks=all produce and a follower's catch-up of a 10M-record backlog,
+## on three brokers it starts on 127.0.0.1 (fjord bench replication; ARGS='--duration 20s --rounds 3' adjusts it)
+.PHONY: bench-replication bench-failover
 bench-replication: build
-	bash scripts/bench-replication.sh
+	bin/fjord bench replication $(ARGS)
+
+## bench-failover: 20 kills -9 of a partition leader to the first acks=all write accepted again, min/p50/max,
+## on three brokers it starts on 127.0.0.1 (fjord bench failover; ARGS='--runs 50' adjusts it)
+bench-failover: build
+	bin/fjord bench failover $(ARGS)
 
 ## test-web: the console's end-to-end tests in headless Chromium (installs Chromium and playwright-core if missing)
 test-web:

@@ -44,6 +44,8 @@ const usage = `usage: fjord bench <subcommand> [flags]
   e2e          latency from REST produce (acks=1) to WebSocket receipt at a fixed rate
   echo-server  a trivial HTTP handler, the baseline for unbatched produce (produce --raw-path /)
   pebble       raw Pebble synced appends of record batches, the baseline for batched produce
+  replication  starts its own brokers and measures RF=1 vs RF=3 acks=all produce and a follower's catch-up
+  failover     starts its own brokers and measures kill -9 of a partition leader to acks=all writes accepted again
 
 fjord bench <subcommand> -h lists its flags. docs/performance.md has the commands of each target.
 `
@@ -56,6 +58,8 @@ var commands = map[string]command{
 	"e2e":         runE2E,
 	"echo-server": runEchoServer,
 	"pebble":      runPebble,
+	"failover":    runFailover,
+	"replication": runReplication,
 }
 
 // common are the flags every measuring subcommand has.
