@@ -49,6 +49,9 @@ type ProduceError struct {
 	// Code is the API code the failure would have as a problem.
 	Code    string `json:"code" example:"not_enough_replicas"`
 	Message string `json:"message" example:"not enough in-sync replicas"`
+	// Appended is true when the leader had stored the records in its log before the failure, as in a problem's
+	// appended member: not acknowledged by enough replicas, they may still commit, and a retry may store them twice.
+	Appended bool `json:"appended,omitempty"`
 }
 
 // ProduceOffset is the outcome of one record, in request order.
@@ -98,8 +101,8 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &
 // @Failure      413 {object} problem.Details "record_too_large (above the topic's max.message.bytes), request_too_large (above --max-request-bytes)"
 // @Failure      408 {object} problem.Details "request_timeout (the body did not arrive within --body-read-timeout)"
 // @Failure      415 {object} problem.Details "unsupported_media_type"
-// @Failure      503 {object} problem.Details "not_enough_replicas, leader_not_available"
-// @Failure      504 {object} problem.Details "request_timeout"
+// @Failure      503 {object} problem.Details "not_enough_replicas, leader_not_available (appended true: the leader stored the records but not enough replicas acknowledged them, and a retry may store them twice; a not_enough_replicas without it wrote nothing)"
+// @Failure      504 {object} problem.Details "request_timeout (appended true: the leader stored the records, the in-sync replicas did not acknowledge them within timeout_ms)"
 // @Router       /topics/{topic}/records [post]
 func (s *Server) produce(c echo.Context) error {
 	recs, acks, timeout, release, err := s.decodeProduce(c)
@@ -141,6 +144,9 @@ func (s *Server) produce(c echo.Context) error {
 			b = wire.AppendString(b, code)
 			b = append(b, `,"message":`...)
 			b = wire.AppendString(b, problem.Message(r.Err))
+			if problem.Appended(r.Err) {
+				b = append(b, `,"appended":true`...)
+			}
 			b = append(b, `}}`...)
 			continue
 		}
@@ -199,8 +205,8 @@ func (s *Server) nameLeader(c echo.Context, results []engine.ProduceResult) {
 // @Failure      413 {object} problem.Details "record_too_large (above the topic's max.message.bytes), request_too_large (above --max-request-bytes)"
 // @Failure      408 {object} problem.Details "request_timeout (the body did not arrive within --body-read-timeout)"
 // @Failure      415 {object} problem.Details "unsupported_media_type"
-// @Failure      503 {object} problem.Details "not_enough_replicas, leader_not_available"
-// @Failure      504 {object} problem.Details "request_timeout"
+// @Failure      503 {object} problem.Details "not_enough_replicas, leader_not_available (appended true: the leader stored the records but not enough replicas acknowledged them, and a retry may store them twice; a not_enough_replicas without it wrote nothing)"
+// @Failure      504 {object} problem.Details "request_timeout (appended true: the leader stored the records, the in-sync replicas did not acknowledge them within timeout_ms)"
 // @Router       /topics/{topic}/partitions/{partition}/records [post]
 func (s *Server) produceToPartition(c echo.Context) error { return s.produce(c) }
 

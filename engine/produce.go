@@ -234,10 +234,20 @@ func (e *Engine) appendPartition(ctx context.Context, p *Partition, cfg TopicCon
 		timeout := remoteCallTimeout
 		if d, ok := ctx.Deadline(); ok {
 			timeout = time.Until(d)
+			timeout -= forwardMargin(timeout)
 		}
 		return e.env.remote.Append(ctx, leader, p.topic, p.index, recs, acks, timeout)
 	}
 	return p.appendLeader(ctx, cfg, recs, acks)
+}
+
+// forwardMargin is how much sooner than the caller's deadline, of which
+// remaining is left, a forwarded append stops waiting at the leader: the
+// leader's own timeout answer, which says the records were appended
+// (ErrAppendedNotReplicated), must get back before the caller's context
+// ends, or the caller only knows that the call timed out.
+func forwardMargin(remaining time.Duration) time.Duration {
+	return min(remaining/20, 100*time.Millisecond)
 }
 
 // appendLeader appends as the leader: acks=all needs min.insync.replicas
@@ -245,7 +255,9 @@ func (e *Engine) appendPartition(ctx context.Context, p *Partition, cfg TopicCon
 // waits until the HW passes the records (every ISR member has them
 // durably), until ctx ends (ErrTimeout: the records stay and may yet
 // commit), or until the ISR falls below min.insync.replicas or leadership
-// moves meanwhile (the records may or may not survive).
+// moves meanwhile (the records may or may not survive). Every failure after
+// the append is marked ErrAppendedNotReplicated, except the topic's
+// deletion, which takes the records with it.
 func (p *Partition) appendLeader(ctx context.Context, cfg TopicConfig, recs []storage.Record, acks Acks) (int64, error) {
 	if acks == AcksAll {
 		if err := p.checkInsync(cfg); err != nil {
@@ -268,6 +280,15 @@ func (p *Partition) checkInsync(cfg TopicConfig) error {
 	return nil
 }
 
+// checkInsyncAfterAppend is checkInsync for records already in the log:
+// its error is marked appended.
+func (p *Partition) checkInsyncAfterAppend(cfg TopicConfig) error {
+	if err := p.checkInsync(cfg); err != nil {
+		return MarkAppended(fmt.Errorf("%w, after the append (the leader stored the records)", err))
+	}
+	return nil
+}
+
 // waitCommitted waits until p's HW reaches end, as appendLeader says.
 func (p *Partition) waitCommitted(ctx context.Context, cfg TopicConfig, end int64) error {
 	for {
@@ -276,21 +297,24 @@ func (p *Partition) waitCommitted(ctx context.Context, cfg TopicConfig, end int6
 		p.mu.Unlock()
 		switch {
 		case hw >= end:
-			return nil
+			// As Kafka: the HW alone is not enough when the ISR it was
+			// computed over is below min.insync.replicas (an ISR shrunk to
+			// the leader lets the HW pass every record it has).
+			return p.checkInsyncAfterAppend(cfg)
 		case closed:
 			return fmt.Errorf("%s/%d: %w", p.topic, p.index, ErrTopicNotFound)
 		case !leading:
-			return fmt.Errorf("%w: %s/%d: leadership moved before the records were replicated", ErrNotLeader, p.topic, p.index)
+			return MarkAppended(fmt.Errorf("%w: %s/%d: leadership moved before the records were replicated", ErrNotLeader, p.topic, p.index))
 		}
-		if err := p.checkInsync(cfg); err != nil {
-			return fmt.Errorf("after the append: %w", err)
+		if err := p.checkInsyncAfterAppend(cfg); err != nil {
+			return err
 		}
 		select {
 		case <-ch:
 		case <-p.env.stop:
-			return fmt.Errorf("%s/%d: %w", p.topic, p.index, ErrClosed)
+			return MarkAppended(fmt.Errorf("%w: %s/%d: the broker stopped before the records were replicated", ErrClosed, p.topic, p.index))
 		case <-ctx.Done():
-			return fmt.Errorf("%w: %s/%d: the in-sync replicas did not acknowledge offset %d in time", ErrTimeout, p.topic, p.index, end-1)
+			return MarkAppended(fmt.Errorf("%w: %s/%d: the in-sync replicas did not acknowledge offset %d in time", ErrTimeout, p.topic, p.index, end-1))
 		}
 	}
 }

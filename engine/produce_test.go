@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -160,14 +161,87 @@ func TestProduceMinInsyncReplicas(t *testing.T) {
 	v := newEnv(t)
 	v.create("t", 1, map[string]int64{"min.insync.replicas": 2})
 	_, err := v.e.Produce(context.Background(), "t", []engine.ProduceRecord{value(`1`)}, engine.AcksAll)
-	if !errors.Is(err, engine.ErrNotEnoughReplicas) {
-		t.Fatalf("acks=all: %v", err)
+	if !errors.Is(err, engine.ErrNotEnoughReplicas) || errors.Is(err, engine.ErrAppendedNotReplicated) {
+		t.Fatalf("acks=all: %v, want not enough replicas refused before the append", err)
 	}
 	if o := v.offsets("t", 0); o.LogEnd != 0 {
 		t.Fatalf("a refused produce wrote: %+v", o)
 	}
 	if res := v.produce("t", engine.AcksLeader, value(`1`)); res[0].Offset != 0 {
 		t.Fatalf("acks=1: %+v", res)
+	}
+}
+
+// TestProduceAcksAllAfterTheAppend fails acks=all produces while the
+// records wait in the leader's log for followers (brokers 2 and 3) that
+// never fetch: every such failure keeps its own sentinel, which decides the
+// API code, and is marked ErrAppendedNotReplicated.
+func TestProduceAcksAllAfterTheAppend(t *testing.T) {
+	replicated := func(leader int32, epoch int32, isr ...int32) engine.Placement {
+		return engine.Placement{Leader: leader, LeaderEpoch: epoch, PartitionEpoch: epoch, Replicas: []int32{1, 2, 3}, ISR: isr}
+	}
+	tests := []struct {
+		name   string
+		minISR int64
+		// then fails the waiting produce; cancel ends its context.
+		then func(v *env, apply func(engine.Placement), cancel context.CancelFunc)
+		want error
+	}{
+		{"the wait times out", 1, func(_ *env, _ func(engine.Placement), cancel context.CancelFunc) { cancel() }, engine.ErrTimeout},
+		// Broker 2 stays in the ISR: the HW still waits for it.
+		{"the ISR shrinks below min.insync.replicas", 3, func(_ *env, apply func(engine.Placement), _ context.CancelFunc) {
+			apply(replicated(1, 1, 1, 2))
+		}, engine.ErrNotEnoughReplicas},
+		// The HW reaches the record with the leader alone in the ISR, which
+		// is still below min.insync.replicas (Kafka's
+		// NOT_ENOUGH_REPLICAS_AFTER_APPEND), so it is not acknowledged.
+		{"the ISR shrinks to the leader alone", 2, func(_ *env, apply func(engine.Placement), _ context.CancelFunc) {
+			apply(replicated(1, 1, 1))
+		}, engine.ErrNotEnoughReplicas},
+		{"leadership moves", 1, func(_ *env, apply func(engine.Placement), _ context.CancelFunc) {
+			apply(replicated(2, 1, 2, 3))
+		}, engine.ErrNotLeader},
+		{"the broker stops", 1, func(v *env, _ func(engine.Placement), _ context.CancelFunc) { v.e.StopWaiters() }, engine.ErrClosed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newEnv(t)
+			cfg := engine.DefaultTopicConfig()
+			cfg.MinInsyncReplicas = tt.minISR
+			version := uint64(0)
+			apply := func(pl engine.Placement) {
+				version++
+				md := engine.TopicMetadata{Name: "t", ID: 7, ReplicationFactor: 3, Config: cfg, Partitions: []engine.Placement{pl}}
+				if err := v.e.ApplyMetadata(version, []engine.TopicMetadata{md}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			apply(replicated(1, 0, 1, 2, 3))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				_, err := v.e.Produce(ctx, "t", []engine.ProduceRecord{value(`1`)}, engine.AcksAll)
+				done <- err
+			}()
+			p, err := v.e.Partition("t", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The record is in the leader's log once its log end moves; the
+			// HW cannot follow without broker 2.
+			for deadline := time.Now().Add(10 * time.Second); p.LocalOffsets().LogEnd < 1; {
+				if time.Now().After(deadline) {
+					t.Fatal("the record never reached the leader's log")
+				}
+				runtime.Gosched()
+			}
+			tt.then(v, apply, cancel)
+			err = <-done
+			if !errors.Is(err, tt.want) || !errors.Is(err, engine.ErrAppendedNotReplicated) {
+				t.Fatalf("produce failed with %v, want %v marked appended", err, tt.want)
+			}
+		})
 	}
 }
 

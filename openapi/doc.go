@@ -47,8 +47,9 @@
 //	@description                leader, group requests to the group's coordinator (the leader of its __consumer_offsets
 //	@description                partition), each in one broker-to-broker hop. X-Fjord-Broker names the broker that
 //	@description                served a read (the leader, or this broker for replica=local) and otherwise the broker
-//	@description                that answered. Replicas beyond the leader hold no data yet: the ISR is the leader
-//	@description                alone, so acks=all with min.insync.replicas above 1 is not_enough_replicas.
+//	@description                that answered. Followers copy the leader's log by pull; acks=all answers once every
+//	@description                in-sync replica has the records, with not_enough_replicas when the ISR is below the
+//	@description                topic's min.insync.replicas ("appended": true when the leader had stored them first).
 //	@license.name               Apache-2.0
 //	@license.url                https://www.apache.org/licenses/LICENSE-2.0
 //	@tag.name                   cluster

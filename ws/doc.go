@@ -29,7 +29,9 @@
 // id, members an op does not take, unknown members, and credits below 1 are
 // each answered with an error frame (code invalid_request, the id when it
 // could be read) and change nothing else on the socket. Error codes come
-// from api/problem, the table REST uses. An offset is a number, "earliest"
+// from api/problem, the table REST uses, and so does "appended":true on a
+// produce's error (the leader stored the records, not enough replicas
+// acknowledged them). An offset is a number, "earliest"
 // or "latest" (the default). A numeric offset outside a partition's
 // [log start, high watermark] is offset_out_of_range. Subscribing to a
 // missing topic is topic_not_found and never creates it; produce creates it

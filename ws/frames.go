@@ -39,7 +39,8 @@ func statusFrame(typ, id string) *[]byte {
 }
 
 // errorFrame is {"type":"error","id":id,"code":…,"message":…}; the code
-// comes from the one error table, api/problem.
+// comes from the one error table, api/problem, and "appended":true is
+// there as in a problem (a produce that failed after the leader stored it).
 func errorFrame(id string, err error) *[]byte {
 	_, code := problem.Classify(err)
 	d := problem.From(err)
@@ -54,6 +55,9 @@ func errorFrame(id string, err error) *[]byte {
 		b = strconv.AppendInt(b, *d.LogStartOffset, 10)
 		b = append(b, `,"high_watermark":`...)
 		b = strconv.AppendInt(b, *d.HighWatermark, 10)
+	}
+	if d.Appended {
+		b = append(b, `,"appended":true`...)
 	}
 	*bp = append(b, '}')
 	return bp
@@ -99,6 +103,9 @@ func ackFrame(id string, acks engine.Acks, results []engine.ProduceResult) *[]by
 			b = wire.AppendString(b, code)
 			b = append(b, `,"message":`...)
 			b = wire.AppendString(b, problem.Message(r.Err))
+			if problem.Appended(r.Err) {
+				b = append(b, `,"appended":true`...)
+			}
 			b = append(b, '}')
 		}
 		b = append(b, '}')

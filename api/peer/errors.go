@@ -14,7 +14,10 @@ import (
 // answerError turns a problem+json answer of broker back into the error
 // the broker's engine returned: the sentinel of its code wrapped with its
 // detail, so that problem.From renders the same status, code and detail
-// here. offset is the offset the call asked for, for offset_out_of_range.
+// here, and marked engine.ErrAppendedNotReplicated when the answer says
+// "appended" (a forwarded acks=all produce that the leader stored but could
+// not replicate says so to the client too). offset is the offset the call
+// asked for, for offset_out_of_range.
 func answerError(broker string, status int, body []byte, offset int64) error {
 	var d problem.Details
 	if err := json.Unmarshal(body, &d); err != nil || d.Code == "" {
@@ -27,6 +30,16 @@ func answerError(broker string, status int, body []byte, offset int64) error {
 		}
 		return fmt.Errorf("%w: broker %s answered %d without problem details", ErrBadAnswer, broker, status)
 	}
+	err := detailsError(broker, status, d, offset)
+	if d.Appended {
+		err = engine.MarkAppended(err)
+	}
+	return err
+}
+
+// detailsError is the error of broker's problem details d, as answerError
+// says, without the appended mark.
+func detailsError(broker string, status int, d problem.Details, offset int64) error {
 	switch d.Code {
 	case problem.OffsetOutOfRange:
 		if d.LogStartOffset != nil && d.HighWatermark != nil {

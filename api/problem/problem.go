@@ -118,7 +118,8 @@ func Classify(err error) (status int, code string) {
 	return http.StatusInternalServerError, Internal
 }
 
-// Details is the problem+json body.
+// Details is the problem+json body: RFC 9457's members plus fjord's code
+// and the extension members below, each present only where it applies.
 type Details struct {
 	Type   string `json:"type"`
 	Title  string `json:"title"`
@@ -128,7 +129,19 @@ type Details struct {
 	// LogStartOffset and HighWatermark accompany offset_out_of_range.
 	LogStartOffset *int64 `json:"log_start_offset,omitempty"`
 	HighWatermark  *int64 `json:"high_watermark,omitempty"`
+	// Appended is true when an acks=all write (a produce, or a group's offset commit) failed after the leader had
+	// stored the records in its log (not_enough_replicas: the in-sync replicas fell below min.insync.replicas while
+	// it waited; request_timeout; leader_not_available: leadership moved first): they were not acknowledged by
+	// enough replicas, may still commit or be dropped, and a retry may store them twice. Absent otherwise: a
+	// not_enough_replicas without it wrote nothing; a request_timeout or leader_not_available without it does not
+	// say either way (the leader's answer may not have come back).
+	Appended bool `json:"appended,omitempty"`
 }
+
+// Appended reports whether err came after the leader appended the records
+// to its log (engine.ErrAppendedNotReplicated); the API says so with the
+// "appended" member next to the error's code.
+func Appended(err error) bool { return errors.Is(err, engine.ErrAppendedNotReplicated) }
 
 // From builds the problem details of err. Internal errors keep their text
 // out of the answer; callers log them.
@@ -142,6 +155,7 @@ func From(err error) Details {
 	if errors.As(err, &oor) {
 		d.LogStartOffset, d.HighWatermark = &oor.LogStartOffset, &oor.HighWatermark
 	}
+	d.Appended = Appended(err)
 	return d
 }
 

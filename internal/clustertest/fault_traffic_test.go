@@ -88,9 +88,10 @@ const anomalous outcome = -1
 // classify reads a produce answer for n records to partition p. A 4xx
 // writes nothing (API.md: bad input never changes state; an unknown topic
 // or partition has nowhere to write). 503 not_enough_replicas is definite
-// when the leader refused before appending; the engine says "after the
-// append" when the ISR shrank while the records waited, and then they may
-// commit yet. Every other failure may or may not have written the records.
+// when the leader refused before appending; the problem carries
+// "appended":true when the ISR shrank while the records waited, and then
+// they may commit yet. Every other failure may or may not have written the
+// records.
 func classify(r brokertest.Response, err error, p, n int) (outcome, int64, string) {
 	if err != nil {
 		return unknown, -1, transportAnswer(err)
@@ -116,11 +117,23 @@ func classify(r brokertest.Response, err error, p, n int) (outcome, int64, strin
 		return acked, base, answer
 	case r.Status >= 400 && r.Status < 500:
 		return failed, -1, answer
-	case r.Status == http.StatusServiceUnavailable && r.Code() == "not_enough_replicas" &&
-		!strings.Contains(string(r.Body), "after the append"):
+	case r.Status == http.StatusServiceUnavailable && r.Code() == "not_enough_replicas" && !appended(r):
 		return failed, -1, answer
 	}
 	return unknown, -1, answer
+}
+
+// appended reports whether a problem answer says the leader stored the
+// records before it failed (the "appended" member). An answer that is not
+// problem+json counts as appended: nothing says it was not.
+func appended(r brokertest.Response) bool {
+	var p struct {
+		Appended bool `json:"appended"`
+	}
+	if json.Unmarshal(r.Body, &p) != nil {
+		return true
+	}
+	return p.Appended
 }
 
 // transportAnswer names a request's failure without the addresses and

@@ -725,6 +725,10 @@ type ApiPatchTopicRequest struct {
 
 // ApiProduceError defines model for api.ProduceError.
 type ApiProduceError struct {
+	// Appended Appended is true when the leader had stored the records in its log before the failure, as in a problem's
+	// appended member: not acknowledged by enough replicas, they may still commit, and a retry may store them twice.
+	Appended *bool `json:"appended,omitempty"`
+
 	// Code Code is the API code the failure would have as a problem.
 	//
 	// Example: not_enough_replicas
@@ -972,6 +976,13 @@ type ApiHealthBodyStatus string
 
 // ProblemDetails defines model for problem.Details.
 type ProblemDetails struct {
+	// Appended Appended is true when an acks=all write (a produce, or a group's offset commit) failed after the leader had
+	// stored the records in its log (not_enough_replicas: the in-sync replicas fell below min.insync.replicas while
+	// it waited; request_timeout; leader_not_available: leadership moved first): they were not acknowledged by
+	// enough replicas, may still commit or be dropped, and a retry may store them twice. Absent otherwise: a
+	// not_enough_replicas without it wrote nothing; a request_timeout or leader_not_available without it does not
+	// say either way (the leader's answer may not have come back).
+	Appended      *bool  `json:"appended,omitempty"`
 	Code          string `json:"code"`
 	Detail        string `json:"detail"`
 	HighWatermark *int   `json:"high_watermark,omitempty"`
