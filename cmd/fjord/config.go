@@ -37,6 +37,7 @@ type Config struct {
 	ShutdownTimeout   time.Duration
 	PprofAddr         string
 	MemoryLimit       int64
+	GCHeapThreshold   uint64
 	Limits            Limits
 }
 
@@ -77,6 +78,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.LagMinDistance, "lag-min-distance", time.Second, "commits closer than this replace the previous one in the lag window")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "longest graceful shutdown")
 	fs.Int64Var(&c.MemoryLimit, "memory-limit", 256<<20, "soft limit in bytes on the Go heap (the garbage collector works harder near it; 0 turns it off; GOMEMLIMIT, when set, wins)")
+	fs.Uint64Var(&c.GCHeapThreshold, "gc-heap-threshold", 96<<20, "heap size in bytes up to which the garbage collector lets a small live heap grow between collections (GOGC up to 800 while little is live, never below 100; 0, or GOGC set, keeps Go's own pacing)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's net/http/pprof profiles on this separate address (off by default; bind it to 127.0.0.1)")
 	l := &c.Limits
 	fs.DurationVar(&l.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "longest time to read a request's headers (slowloris)")

@@ -95,6 +95,7 @@ func run(ctx context.Context, cfg Config) error {
 		// under high read and write rates; a soft limit keeps RSS near it.
 		debug.SetMemoryLimit(cfg.MemoryLimit)
 	}
+	tuneGC(cfg.GCHeapThreshold)
 	engCtx, engStop := context.WithCancel(context.Background())
 	go b.engine.Run(engCtx)
 	serveErr := make(chan error, 1)
