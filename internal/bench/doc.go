@@ -9,6 +9,8 @@
 //	fjord bench echo-server --addr 127.0.0.1:9090      # baseline for unbatched produce:
 //	fjord bench produce  --url http://127.0.0.1:9090 --raw-path / --batch 1 --concurrency 64 --duration 20s
 //	fjord bench pebble   --batch 1000 --concurrency 4  # baseline for batched durable produce
+//	fjord bench replication --rounds 2                 # starts 3 brokers: RF=1 vs RF=3 acks=all, follower catch-up
+//	fjord bench failover --runs 20                     # starts 3 brokers: kill -9 of a leader to writes accepted again
 //
 // Every subcommand prints a progress line each second on stderr (records/s,
 // MB/s, p50/p99 request latency, errors), then a summary on stdout, or with
@@ -20,6 +22,11 @@
 // the command exits non-zero when any failed, unless --allow-errors.
 // --broker-pid samples the broker's VmRSS during the run and reports the
 // maximum.
+//
+// replication and failover start their own brokers of this binary on
+// 127.0.0.1 (free ports, a temporary data dir, or --dir to keep it) and stop
+// every one by PID when they end; their summaries are FailoverSummary and
+// ReplicationSummary.
 //
 // The tool stays out of the way of what it measures: one kept-alive
 // connection per worker, request bodies built once and sent from a
