@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -66,19 +65,10 @@ func runFailover(ctx context.Context, fs *flag.FlagSet, args []string, stdout, s
 	if o.Brokers < 2 || o.Runs < 1 {
 		return errors.New("bench: failover needs --brokers of at least 2 and --runs of at least 1")
 	}
-	logf := func(format string, a ...any) {
-		if !o.Quiet {
-			fmt.Fprintf(stderr, format+"\n", a...)
-		}
-	}
-	logf("failover: starting %d brokers", o.Brokers)
-	c, err := startLocalCluster(ctx, o.clusterOptions)
-	if err != nil {
-		return err
-	}
 	s := FailoverSummary{Command: "failover", Params: o, Topic: failoverTopic}
-	err = c.failovers(ctx, o.Runs, &s, logf)
-	c.stop(err != nil)
+	err := withLocalCluster(ctx, "failover", o.clusterOptions, stderr, func(c *localCluster, logf logger) error {
+		return c.failovers(ctx, o.Runs, &s, logf)
+	})
 	if err != nil {
 		return err
 	}
@@ -87,7 +77,7 @@ func runFailover(ctx context.Context, fs *flag.FlagSet, args []string, stdout, s
 }
 
 // failovers creates the topic and measures runs failovers into s.
-func (c *localCluster) failovers(ctx context.Context, runs int, s *FailoverSummary, logf func(string, ...any)) error {
+func (c *localCluster) failovers(ctx context.Context, runs int, s *FailoverSummary, logf logger) error {
 	n := len(c.http)
 	if err := c.createTopic(ctx, failoverTopic, n, map[string]any{"min.insync.replicas": min(2, n)}); err != nil {
 		return err
@@ -116,7 +106,7 @@ func (c *localCluster) failover(ctx context.Context, run int) (FailoverRun, erro
 		return r, err
 	}
 	r.Killed = p.Leader
-	r.Via = slices.IndexFunc(c.ids(), func(id int) bool { return id != p.Leader }) + 1
+	r.Via = c.other(p.Leader)
 	var v clusterView
 	if _, err := c.call(ctx, r.Via, http.MethodGet, "/cluster", nil, &v); err != nil {
 		return r, err
@@ -197,9 +187,7 @@ func (s *FailoverSummary) summarize() {
 // write prints s as text or, with asJSON, as one JSON object.
 func (s *FailoverSummary) write(w io.Writer, asJSON bool) error {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
+		return writeJSON(w, s)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "failover: %d kills -9 of the leader of %s (RF %d, min.insync.replicas %d, gossip profile %s)\n",

@@ -45,6 +45,28 @@ func (o *clusterOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.Quiet, "quiet", false, "no progress lines on stderr")
 }
 
+// logger prints one progress line.
+type logger func(format string, a ...any)
+
+// withLocalCluster starts the brokers o names, runs body on them with a
+// progress logger on stderr (silent with --quiet), and stops them, keeping
+// their data and logs when body failed.
+func withLocalCluster(ctx context.Context, name string, o clusterOptions, stderr io.Writer, body func(c *localCluster, logf logger) error) error {
+	logf := func(format string, a ...any) {
+		if !o.Quiet {
+			fmt.Fprintf(stderr, format+"\n", a...)
+		}
+	}
+	logf("%s: starting %d brokers", name, o.Brokers)
+	c, err := startLocalCluster(ctx, o)
+	if err != nil {
+		return err
+	}
+	err = body(c, logf)
+	c.stop(err != nil)
+	return err
+}
+
 // localCluster is brokers 1..n of a fjord binary on 127.0.0.1, started,
 // killed and stopped by the benchmark itself. Each broker's data is in
 // dir/<id> and its log in dir/<id>.log. stop ends every process it started.
@@ -152,6 +174,23 @@ func (c *localCluster) kill(id int) {
 	}
 }
 
+// terminate stops broker id with SIGTERM (a controlled shutdown) and waits
+// until it has exited.
+func (c *localCluster) terminate(id int) error {
+	b := c.procs[id]
+	if b == nil {
+		return nil
+	}
+	_ = syscall.Kill(b.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-b.done:
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("bench: broker %d did not stop within 30 s of SIGTERM", id)
+	}
+	delete(c.procs, id)
+	return nil
+}
+
 // stop ends every broker still running (SIGTERM, SIGKILL of the process
 // group after 20 s) and removes the data unless --dir named it or keep is
 // set (a failed run keeps the logs).
@@ -179,6 +218,14 @@ func (c *localCluster) anyRunning() int {
 		if c.procs[id] != nil {
 			return id
 		}
+	}
+	return 1
+}
+
+// other returns the lowest broker id that is not id.
+func (c *localCluster) other(id int) int {
+	if id == 1 {
+		return 2
 	}
 	return 1
 }

@@ -8,10 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -63,19 +61,10 @@ func runReplication(ctx context.Context, fs *flag.FlagSet, args []string, stdout
 	if o.Brokers < 2 || o.Rounds < 0 || o.Backlog < 0 || o.Duration <= 0 {
 		return errors.New("bench: replication needs --brokers of at least 2, a --duration, and no negative --rounds or --backlog")
 	}
-	logf := func(format string, a ...any) {
-		if !o.Quiet {
-			fmt.Fprintf(stderr, format+"\n", a...)
-		}
-	}
-	logf("replication: starting %d brokers", o.Brokers)
-	c, err := startLocalCluster(ctx, o.clusterOptions)
-	if err != nil {
-		return err
-	}
 	s := ReplicationSummary{Command: "replication", Params: o}
-	err = c.replication(ctx, o, &s, logf)
-	c.stop(err != nil)
+	err := withLocalCluster(ctx, "replication", o.clusterOptions, stderr, func(c *localCluster, logf logger) error {
+		return c.replication(ctx, o, &s, logf)
+	})
 	if err != nil {
 		return err
 	}
@@ -83,7 +72,7 @@ func runReplication(ctx context.Context, fs *flag.FlagSet, args []string, stdout
 }
 
 // replication runs the produce rounds and the catch-up into s.
-func (c *localCluster) replication(ctx context.Context, o replicationOptions, s *ReplicationSummary, logf func(string, ...any)) error {
+func (c *localCluster) replication(ctx context.Context, o replicationOptions, s *ReplicationSummary, logf logger) error {
 	n := len(c.http)
 	rfn := "rf" + strconv.Itoa(n)
 	if err := c.createTopic(ctx, "rf1", 1, nil); err != nil {
@@ -116,13 +105,13 @@ func (c *localCluster) replication(ctx context.Context, o replicationOptions, s 
 // catchUp stops a follower of topic, produces backlog records with acks=1,
 // starts the follower again and times it until the leader reports its
 // replica at the log end.
-func (c *localCluster) catchUp(ctx context.Context, topic string, backlog int64, s *ReplicationSummary, logf func(string, ...any)) error {
+func (c *localCluster) catchUp(ctx context.Context, topic string, backlog int64, s *ReplicationSummary, logf logger) error {
 	p, err := c.partition(ctx, c.anyRunning(), topic)
 	if err != nil {
 		return err
 	}
 	leader := p.Leader
-	s.Follower = slices.IndexFunc(c.ids(), func(id int) bool { return id != leader }) + 1
+	s.Follower = c.other(leader)
 	if err := c.terminate(s.Follower); err != nil {
 		return err
 	}
@@ -167,23 +156,6 @@ func (c *localCluster) catchUp(ctx context.Context, topic string, backlog int64,
 	return c.waitFormed(ctx)
 }
 
-// terminate stops broker id with SIGTERM (a controlled shutdown) and waits
-// until it has exited.
-func (c *localCluster) terminate(id int) error {
-	b := c.procs[id]
-	if b == nil {
-		return nil
-	}
-	_ = syscall.Kill(b.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-b.done:
-	case <-time.After(30 * time.Second):
-		return fmt.Errorf("bench: broker %d did not stop within 30 s of SIGTERM", id)
-	}
-	delete(c.procs, id)
-	return nil
-}
-
 // benchProduce runs `fjord bench produce` in-process against the leader of
 // partition 0 of topic (1000 records of 100 bytes per request) and returns
 // its summary.
@@ -206,9 +178,7 @@ func (c *localCluster) benchProduce(ctx context.Context, topic string, args ...s
 // write prints s as text or, with asJSON, as one JSON object.
 func (s *ReplicationSummary) write(w io.Writer, asJSON bool) error {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
+		return writeJSON(w, s)
 	}
 	var b strings.Builder
 	n := s.Params.Brokers

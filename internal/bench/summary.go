@@ -70,12 +70,18 @@ type Summary struct {
 	RSS *RSSSummary `json:"broker_rss,omitempty"`
 }
 
+// writeJSON prints v as one indented JSON object, the --json summary of
+// every subcommand.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
 // write prints s as JSON or as a human summary.
 func (s *Summary) write(w io.Writer, asJSON bool) error {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
+		return writeJSON(w, s)
 	}
 	var b strings.Builder
 	name := s.Command
