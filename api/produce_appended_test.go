@@ -7,12 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
-
 	"github.com/fjord-streaming/fjord/api"
 	"github.com/fjord-streaming/fjord/engine"
 	"github.com/fjord-streaming/fjord/membership"
-	"github.com/fjord-streaming/fjord/storage"
+	"github.com/fjord-streaming/fjord/storage/storagetest"
 )
 
 // TestProduceAppendedMember produces acks=all in process to broker 1, which
@@ -22,15 +20,11 @@ import (
 // "appended":true, in a problem and in a 207 entry; a refusal before the
 // append does not.
 func TestProduceAppendedMember(t *testing.T) {
-	db, err := storage.Open("db", storage.Options{FS: vfs.NewMem(), CacheBytes: 1 << 20, MemTableBytes: 4 << 20})
+	eng, err := engine.Open(storagetest.OpenMem(t), engine.Config{BrokerID: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.Open(db, engine.Config{BrokerID: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close(); _ = db.Close() })
+	t.Cleanup(eng.Close)
 	alone := engine.Placement{Leader: 1, Replicas: []int32{1}, ISR: []int32{1}}
 	followed := engine.Placement{Leader: 1, Replicas: []int32{1, 2, 3}, ISR: []int32{1, 2, 3}}
 	few := engine.DefaultTopicConfig()

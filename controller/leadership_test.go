@@ -9,14 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/fjord-streaming/fjord/controller/metadata"
 	"github.com/fjord-streaming/fjord/engine"
 	"github.com/fjord-streaming/fjord/membership"
-	"github.com/fjord-streaming/fjord/storage"
+	"github.com/fjord-streaming/fjord/storage/storagetest"
 )
 
 // fakeMembers is a gossip view the test sets.
@@ -77,10 +76,7 @@ func (noForwarder) ControlledShutdown(context.Context, int32, int32) (uint64, er
 // non-voters (they do not run: the controller only needs their gossip).
 func startController(t *testing.T) (*Controller, *fakeMembers, *prometheus.Registry) {
 	t.Helper()
-	db, err := storage.Open("db", storage.Options{FS: vfs.NewMem(), CacheBytes: 1 << 20, MemTableBytes: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := storagetest.OpenMem(t)
 	eng, err := engine.Open(db, engine.Config{BrokerID: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +97,6 @@ func startController(t *testing.T) (*Controller, *fakeMembers, *prometheus.Regis
 	t.Cleanup(func() {
 		_ = c.Close()
 		eng.Close()
-		_ = db.Close()
 	})
 	waitState(t, c, "brokers 1-3 registered", func(st *metadata.State) error {
 		if st.ClusterID == "" || len(st.Brokers) != 3 {

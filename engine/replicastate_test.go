@@ -6,32 +6,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/fjord-streaming/fjord/storage"
+	"github.com/fjord-streaming/fjord/storage/storagetest"
 )
 
 // openTestEngine opens a one-broker engine (id 1) on real Pebble over an
 // in-memory file system, with a topic "t" of partitions partitions.
 func openTestEngine(t *testing.T, partitions int32) *Engine {
 	t.Helper()
-	db, err := storage.Open("db", storage.Options{FS: vfs.NewMem(), CacheBytes: 1 << 20, MemTableBytes: 4 << 20})
+	e, err := Open(storagetest.OpenMem(t), Config{BrokerID: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := Open(db, Config{BrokerID: 1})
-	if err != nil {
-		_ = db.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		e.Close()
-		if err := db.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	t.Cleanup(e.Close)
 	if _, err := e.CreateTopic(TopicSpec{Name: "t", Partitions: partitions}); err != nil {
 		t.Fatal(err)
 	}

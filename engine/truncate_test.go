@@ -4,24 +4,19 @@ import (
 	"context"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
-
 	"github.com/fjord-streaming/fjord/engine"
 	"github.com/fjord-streaming/fjord/storage"
+	"github.com/fjord-streaming/fjord/storage/storagetest"
 )
 
 // openTruncateEngine is a real engine on Pebble in memory.
 func openTruncateEngine(t *testing.T) *engine.Engine {
 	t.Helper()
-	db, err := storage.Open("db", storage.Options{FS: vfs.NewMem(), CacheBytes: 1 << 20, MemTableBytes: 4 << 20})
+	eng, err := engine.Open(storagetest.OpenMem(t), engine.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.Open(db, engine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close(); _ = db.Close() })
+	t.Cleanup(eng.Close)
 	return eng
 }
 

@@ -10,12 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/labstack/echo/v4"
 
 	"github.com/fjord-streaming/fjord/api/peer"
 	"github.com/fjord-streaming/fjord/engine"
-	"github.com/fjord-streaming/fjord/storage"
+	"github.com/fjord-streaming/fjord/storage/storagetest"
 )
 
 const testSecret = "s3cret"
@@ -129,13 +128,8 @@ func startBroker(t *testing.T, id int32, opts ...brokerOpt) *broker {
 	for _, f := range opts {
 		f(&o)
 	}
-	db, err := storage.Open("db", storage.Options{FS: vfs.NewMem(), CacheBytes: 1 << 20, MemTableBytes: 4 << 20})
+	eng, err := engine.Open(storagetest.OpenMem(t), engine.Config{BrokerID: id, MaxWait: 10 * time.Second})
 	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.Open(db, engine.Config{BrokerID: id, MaxWait: 10 * time.Second})
-	if err != nil {
-		_ = db.Close()
 		t.Fatal(err)
 	}
 	b := &broker{id: id, eng: eng, lead: &leaderEngine{Engine: eng, arrived: make(chan struct{}, 1)}}
@@ -159,7 +153,6 @@ func startBroker(t *testing.T, id int32, opts ...brokerOpt) *broker {
 			t.Errorf("shutdown broker %d: %v", id, err)
 		}
 		eng.Close()
-		_ = db.Close()
 	})
 	return b
 }
