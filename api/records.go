@@ -137,17 +137,11 @@ func (s *Server) produce(c echo.Context) error {
 		b = partition.Append(b, int64(r.Partition))
 		if r.Err != nil {
 			status = http.StatusMultiStatus
-			_, code := problem.Classify(r.Err)
 			b = append(b, `,"timestamp":`...)
 			b = timestamp.Append(b, r.Timestamp)
-			b = append(b, `,"error":{"code":`...)
-			b = wire.AppendString(b, code)
-			b = append(b, `,"message":`...)
-			b = wire.AppendString(b, problem.Message(r.Err))
-			if problem.Appended(r.Err) {
-				b = append(b, `,"appended":true`...)
-			}
-			b = append(b, `}}`...)
+			b = append(b, `,"error":`...)
+			b = problem.AppendEntryError(b, r.Err)
+			b = append(b, '}')
 			continue
 		}
 		b = append(b, `,"offset":`...)

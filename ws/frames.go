@@ -98,15 +98,8 @@ func ackFrame(id string, acks engine.Acks, results []engine.ProduceResult) *[]by
 		b = append(b, `,"timestamp":`...)
 		b = strconv.AppendInt(b, r.Timestamp, 10)
 		if r.Err != nil {
-			_, code := problem.Classify(r.Err)
-			b = append(b, `,"error":{"code":`...)
-			b = wire.AppendString(b, code)
-			b = append(b, `,"message":`...)
-			b = wire.AppendString(b, problem.Message(r.Err))
-			if problem.Appended(r.Err) {
-				b = append(b, `,"appended":true`...)
-			}
-			b = append(b, '}')
+			b = append(b, `,"error":`...)
+			b = problem.AppendEntryError(b, r.Err)
 		}
 		b = append(b, '}')
 	}

@@ -143,6 +143,21 @@ type Details struct {
 // "appended" member next to the error's code.
 func Appended(err error) bool { return errors.Is(err, engine.ErrAppendedNotReplicated) }
 
+// AppendEntryError appends the error object of one failed entry of a
+// produce answer (a REST 207, a WebSocket ack): {"code":…,"message":…},
+// with "appended":true where Appended says so.
+func AppendEntryError(b []byte, err error) []byte {
+	_, code := Classify(err)
+	b = append(b, `{"code":`...)
+	b = wire.AppendString(b, code)
+	b = append(b, `,"message":`...)
+	b = wire.AppendString(b, Message(err))
+	if Appended(err) {
+		b = append(b, `,"appended":true`...)
+	}
+	return append(b, '}')
+}
+
 // From builds the problem details of err. Internal errors keep their text
 // out of the answer; callers log them.
 func From(err error) Details {
