@@ -213,7 +213,9 @@ func (s *Server) listTopics(c echo.Context) error {
 // @Description  the leader's offsets, and replica_states: each replica's state (leader, in sync, log end offset, lag
 // @Description  in records and ms) as the answering broker sees it. Only the partition's leader knows every
 // @Description  replica's log end offset and lag, so its answer is the authoritative one; another broker answers
-// @Description  null for what it does not know (it does not ask the leader).
+// @Description  null for what it does not know (it does not ask the leader). The offsets of a partition led by
+// @Description  another broker come from that leader; a leader that has not answered within 2 s (for all partitions
+// @Description  together) is shown with the answering broker's own replica's offsets instead.
 // @ID           describeTopic
 // @Tags         topics
 // @Produce      json

@@ -147,6 +147,7 @@ func (t *Topic) info(leaderOffsets bool) TopicInfo {
 	ti.Partitions = make([]PartitionInfo, len(parts))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
+	deadline := time.Now().Add(describeWait)
 	for i, p := range parts {
 		pl := p.Placement()
 		pi := &ti.Partitions[i]
@@ -159,7 +160,7 @@ func (t *Topic) info(leaderOffsets bool) TopicInfo {
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				pi.Offsets = offsetsWithin(p, describeWait)
+				pi.Offsets = offsetsBefore(p, deadline)
 			}()
 		}
 	}
@@ -170,15 +171,20 @@ func (t *Topic) info(leaderOffsets bool) TopicInfo {
 	return ti
 }
 
-// describeWait bounds how long a description waits for a leader's offsets
-// before it shows this broker's own replica's (a leader that is paused or
-// unreachable must not hold up a metadata answer for remoteCallTimeout).
+// describeWait bounds how long a description waits for its leaders'
+// offsets, all partitions together, before it shows this broker's own
+// replicas' (a leader that is paused or unreachable must not hold up a
+// metadata answer for remoteCallTimeout, nor for that per partition).
 const describeWait = 2 * time.Second
 
-// offsetsWithin is p.Offsets, or this broker's own replica's offsets when
-// the leader has not answered within d. The leader call ends by itself,
+// offsetsBefore is p.Offsets, or this broker's own replica's offsets when
+// the leader has not answered by deadline. The leader call ends by itself,
 // bounded by remoteCallTimeout.
-func offsetsWithin(p *Partition, d time.Duration) Offsets {
+func offsetsBefore(p *Partition, deadline time.Time) Offsets {
+	d := time.Until(deadline)
+	if d <= 0 {
+		return p.LocalOffsets()
+	}
 	ch := make(chan Offsets, 1)
 	go func() { ch <- p.Offsets() }()
 	t := time.NewTimer(d)

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fjord-streaming/fjord/api/peer"
 	"github.com/fjord-streaming/fjord/api/problem"
@@ -273,5 +275,42 @@ func TestEngineThroughRemote(t *testing.T) {
 	ts, err := b1.eng.OffsetForTimestamp("orders", 0, 1767225600000)
 	if err != nil || !ts.Found || ts.Offset != 0 {
 		t.Fatalf("offset for timestamp through broker 1: %+v, %v", ts, err)
+	}
+}
+
+// TestDescribeWithPausedLeader: a leader that takes connections but never
+// answers (a stopped process) holds a topic description up for about 2 s
+// in all, not 2 s for every group of partitions asked at once; the
+// partitions it leads show this broker's own offsets.
+func TestDescribeWithPausedLeader(t *testing.T) {
+	b1 := startBroker(t, 1)
+	paused, err := net.Listen("tcp", "127.0.0.1:0") // never accepts: the backlog takes the calls
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = paused.Close() })
+	c := peer.NewClient(peer.ClientConfig{Self: 1, Secret: testSecret,
+		Resolver: resolver{1: b1.addr, 2: paused.Addr().String()}})
+	t.Cleanup(c.Close)
+	b1.eng.SetCluster(nil, c)
+	leaders := make([]int32, 40) // 16 leader calls run at once
+	for i := range leaders {
+		leaders[i] = 2
+	}
+	placeTopics(t, 1, map[string][]int32{"orders": leaders}, b1.eng)
+
+	start := time.Now()
+	ti, err := b1.eng.DescribeTopic("orders")
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took > 3500*time.Millisecond {
+		t.Fatalf("described in %v, want about 2 s however many partitions the paused leader has", took)
+	}
+	for _, p := range ti.Partitions {
+		if p.Leader != 2 || p.LogEnd != 0 || p.HighWatermark != 0 {
+			t.Fatalf("partition %d: %+v, want leader 2 and this broker's empty replica", p.Partition, p)
+		}
 	}
 }

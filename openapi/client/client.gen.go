@@ -1414,7 +1414,9 @@ type ClientInterface interface {
 	// the leader's offsets, and replica_states: each replica's state (leader, in sync, log end offset, lag
 	// in records and ms) as the answering broker sees it. Only the partition's leader knows every
 	// replica's log end offset and lag, so its answer is the authoritative one; another broker answers
-	// null for what it does not know (it does not ask the leader).
+	// null for what it does not know (it does not ask the leader). The offsets of a partition led by
+	// another broker come from that leader; a leader that has not answered within 2 s (for all partitions
+	// together) is shown with the answering broker's own replica's offsets instead.
 	//
 	// Corresponds with GET /topics/{topic} (the `DescribeTopic` operationId).
 	DescribeTopic(ctx context.Context, topic string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2014,7 +2016,9 @@ func (c *Client) DeleteTopic(ctx context.Context, topic string, reqEditors ...Re
 // the leader's offsets, and replica_states: each replica's state (leader, in sync, log end offset, lag
 // in records and ms) as the answering broker sees it. Only the partition's leader knows every
 // replica's log end offset and lag, so its answer is the authoritative one; another broker answers
-// null for what it does not know (it does not ask the leader).
+// null for what it does not know (it does not ask the leader). The offsets of a partition led by
+// another broker come from that leader; a leader that has not answered within 2 s (for all partitions
+// together) is shown with the answering broker's own replica's offsets instead.
 //
 // Corresponds with GET /topics/{topic} (the `DescribeTopic` operationId).
 func (c *Client) DescribeTopic(ctx context.Context, topic string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3785,7 +3789,9 @@ type ClientWithResponsesInterface interface {
 	// the leader's offsets, and replica_states: each replica's state (leader, in sync, log end offset, lag
 	// in records and ms) as the answering broker sees it. Only the partition's leader knows every
 	// replica's log end offset and lag, so its answer is the authoritative one; another broker answers
-	// null for what it does not know (it does not ask the leader).
+	// null for what it does not know (it does not ask the leader). The offsets of a partition led by
+	// another broker come from that leader; a leader that has not answered within 2 s (for all partitions
+	// together) is shown with the answering broker's own replica's offsets instead.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6378,7 +6384,9 @@ func (c *ClientWithResponses) DeleteTopicWithResponse(ctx context.Context, topic
 // the leader's offsets, and replica_states: each replica's state (leader, in sync, log end offset, lag
 // in records and ms) as the answering broker sees it. Only the partition's leader knows every
 // replica's log end offset and lag, so its answer is the authoritative one; another broker answers
-// null for what it does not know (it does not ask the leader).
+// null for what it does not know (it does not ask the leader). The offsets of a partition led by
+// another broker come from that leader; a leader that has not answered within 2 s (for all partitions
+// together) is shown with the answering broker's own replica's offsets instead.
 //
 // Returns a wrapper object for the known response body format(s).
 //
