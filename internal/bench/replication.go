@@ -84,14 +84,22 @@ func (c *localCluster) replication(ctx context.Context, o replicationOptions, s 
 	dur := "--duration=" + o.Duration.String()
 	conc := "--concurrency=" + strconv.Itoa(o.Concurrency)
 	for r := range o.Rounds {
-		one, err := c.benchProduce(ctx, "rf1", "--acks=all", dur, conc)
-		if err != nil {
-			return err
+		// Every other round runs RF=n first: the first run after the
+		// brokers start writes into free memory, later ones must reclaim
+		// page cache first, so the order alone moves a ratio.
+		topics := []string{"rf1", rfn}
+		if r%2 == 1 {
+			topics[0], topics[1] = topics[1], topics[0]
 		}
-		all, err := c.benchProduce(ctx, rfn, "--acks=all", dur, conc)
-		if err != nil {
-			return err
+		runs := make(map[string]Summary, 2)
+		for _, t := range topics {
+			sum, err := c.benchProduce(ctx, t, "--acks=all", dur, conc)
+			if err != nil {
+				return err
+			}
+			runs[t] = sum
 		}
+		one, all := runs["rf1"], runs[rfn]
 		round := ReplicationRound{RF1RecordsPerSec: one.RecordsPerSec, RFNRecordsPerSec: all.RecordsPerSec, Ratio: all.RecordsPerSec / one.RecordsPerSec}
 		logf("round %d: RF=1 %s rec/s, RF=%d %s rec/s, ratio %.2f", r+1, group(int64(one.RecordsPerSec)), n, group(int64(all.RecordsPerSec)), round.Ratio)
 		s.Rounds = append(s.Rounds, round)
