@@ -15,7 +15,7 @@ import (
 // answers must be the same.
 func TestReadsFromKeptBatchesMatchStorage(t *testing.T) {
 	v := newEnv(t)
-	v.create("t", 1, nil)
+	v.create("t", 1, map[string]int64{"max.message.bytes": 4 << 20})
 	// Small batches (kept), then one larger than a partition may keep
 	// (which empties the run), then small ones again.
 	for i := range 40 {
@@ -25,7 +25,7 @@ func TestReadsFromKeptBatchesMatchStorage(t *testing.T) {
 		}
 		v.produce("t", engine.AcksLeader, recs...)
 		if i == 20 {
-			v.produce("t", engine.AcksLeader, at(0, `"`+strings.Repeat("x", 70<<10)+`"`))
+			v.produce("t", engine.AcksLeader, at(0, `"`+strings.Repeat("x", 1100<<10)+`"`))
 		}
 	}
 	type read struct{ from, maxRecords, maxBytes int }

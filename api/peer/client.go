@@ -229,7 +229,7 @@ func (c *Client) callJSON(ctx context.Context, id int32, method, path string, q 
 		return err
 	}
 	defer resp.Body.Close()
-	b, err := readAnswer(resp.Body, maxJSONAnswer)
+	b, err := readAnswer(resp, maxJSONAnswer)
 	if err == nil {
 		if jerr := json.Unmarshal(b, out); jerr != nil {
 			err = fmt.Errorf("%w: %v", ErrBadAnswer, jerr)
@@ -287,7 +287,7 @@ func (c *Client) call(ctx context.Context, id int32, method, path string, q url.
 		return resp, name, nil
 	}
 	defer resp.Body.Close()
-	b, err := readAnswer(resp.Body, maxJSONAnswer)
+	b, err := readAnswer(resp, maxJSONAnswer)
 	if err != nil && !errors.Is(err, ErrBadAnswer) {
 		return nil, name, transportError(ctx, name, err)
 	}

@@ -44,7 +44,7 @@ func (c *Client) ReplicaFetch(ctx context.Context, leader int32, req engine.Repl
 		return engine.ReplicaFetchResponse{}, err
 	}
 	defer resp.Body.Close()
-	b, err := readAnswer(resp.Body, maxReplicaAnswer)
+	b, err := readAnswer(resp, maxReplicaAnswer)
 	if err != nil {
 		return engine.ReplicaFetchResponse{}, transportError(ctx, name, err)
 	}

@@ -75,9 +75,21 @@ func setPeerHeaders(h http.Header, self int32, secret string) {
 	}
 }
 
-// readAnswer reads a whole answer body of at most limit bytes.
-func readAnswer(body io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(body, limit+1))
+// readAnswer reads a whole answer body of at most limit bytes. A body
+// whose length the answer states is read into one buffer of that size:
+// replica fetch answers run to megabytes, and growing a buffer for them
+// copied and cleared each one several times over.
+func readAnswer(resp *http.Response, limit int64) ([]byte, error) {
+	if n := resp.ContentLength; n > limit {
+		return nil, fmt.Errorf("%w: answer of %d bytes is over %d", ErrBadAnswer, n, limit)
+	} else if n >= 0 {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +112,7 @@ func get(ctx context.Context, hc *http.Client, base, path string, self int32, se
 		return nil, transportError(ctx, base, err)
 	}
 	defer resp.Body.Close()
-	b, err := readAnswer(resp.Body, limit)
+	b, err := readAnswer(resp, limit)
 	switch {
 	case errors.Is(err, ErrBadAnswer):
 		return nil, err

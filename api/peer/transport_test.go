@@ -1,0 +1,45 @@
+package peer
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestReadAnswer reads bodies with and without a stated length, within and
+// over the limit, and a body shorter than its stated length.
+func TestReadAnswer(t *testing.T) {
+	cases := []struct {
+		name    string
+		body    string
+		length  int64
+		limit   int64
+		want    string
+		badAns  bool // the error must wrap ErrBadAnswer
+		anyFail bool // some error
+	}{
+		{name: "stated", body: "hello", length: 5, limit: 10, want: "hello"},
+		{name: "stated empty", body: "", length: 0, limit: 10, want: ""},
+		{name: "stated at the limit", body: "0123456789", length: 10, limit: 10, want: "0123456789"},
+		{name: "stated over the limit", body: "0123456789x", length: 11, limit: 10, badAns: true},
+		{name: "unstated", body: "hello", length: -1, limit: 10, want: "hello"},
+		{name: "unstated over the limit", body: "0123456789x", length: -1, limit: 10, badAns: true},
+		{name: "shorter than stated", body: "hel", length: 5, limit: 10, anyFail: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp := &http.Response{ContentLength: c.length, Body: io.NopCloser(strings.NewReader(c.body))}
+			b, err := readAnswer(resp, c.limit)
+			switch {
+			case c.badAns && !errors.Is(err, ErrBadAnswer):
+				t.Fatalf("got %q, %v; want an error wrapping ErrBadAnswer", b, err)
+			case c.anyFail && err == nil:
+				t.Fatalf("got %q and no error", b)
+			case !c.badAns && !c.anyFail && (err != nil || string(b) != c.want):
+				t.Fatalf("got %q, %v; want %q", b, err, c.want)
+			}
+		})
+	}
+}
