@@ -66,7 +66,7 @@ func (s *Server) replicaFetch(c echo.Context) error {
 		return s.fail(c, err)
 	}
 	resp := s.eng.ServeReplicaFetch(c.Request().Context(), req)
-	return c.Blob(http.StatusOK, MediaReplicaFetch, EncodeReplicaResponse(resp))
+	return answerBlob(c, MediaReplicaFetch, EncodeReplicaResponse(resp))
 }
 
 // EncodeReplicaRequest encodes a replica fetch request (big-endian):

@@ -230,7 +230,7 @@ func (s *Server) fetch(c echo.Context) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
-	return c.Blob(http.StatusOK, MediaFetch, b)
+	return answerBlob(c, MediaFetch, b)
 }
 
 func (s *Server) offsets(c echo.Context) error {
@@ -307,6 +307,14 @@ func (s *Server) adminChange(c echo.Context, change func(context.Context, Admin)
 		return s.fail(c, err)
 	}
 	return c.JSON(http.StatusOK, adminAnswer{MetadataVersion: v})
+}
+
+// answerBlob answers 200 with b, stating its length: without it net/http
+// sends an answer over 2 KiB chunked, and the reader (readAnswer) cannot
+// size one buffer for it but grows one, copying as it goes.
+func answerBlob(c echo.Context, media string, b []byte) error {
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(b)))
+	return c.Blob(http.StatusOK, media, b)
 }
 
 // readBody reads the request body, at most limit bytes (413 above).

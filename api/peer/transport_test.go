@@ -1,12 +1,39 @@
 package peer
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/labstack/echo/v4"
 )
+
+// TestAnswerBlobStatesLength checks over a real connection that an answer
+// far over net/http's chunking threshold arrives with its length, so that
+// readAnswer takes the one-buffer path.
+func TestAnswerBlobStatesLength(t *testing.T) {
+	body := bytes.Repeat([]byte("x"), 300<<10)
+	e := echo.New()
+	e.GET("/", func(c echo.Context) error { return answerBlob(c, MediaFetch, body) })
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ContentLength != int64(len(body)) {
+		t.Fatalf("Content-Length %d, want %d (transfer encoding %v)", resp.ContentLength, len(body), resp.TransferEncoding)
+	}
+	got, err := readAnswer(resp, int64(len(body)))
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("readAnswer: %d bytes, %v", len(got), err)
+	}
+}
 
 // TestReadAnswer reads bodies with and without a stated length, within and
 // over the limit, and a body shorter than its stated length.
