@@ -9,9 +9,9 @@
 // only after the synced commit returned, so a record a reader saw survives a
 // crash. Long-poll waiters sleep on a channel that is closed when the HW
 // advances; nothing polls. Each partition keeps copies of its newest
-// batches in memory (at most 64 batches and 1 MiB each, 16 MiB for the
-// engine), so readers at the tail and fetching followers get them without
-// opening a storage iterator.
+// batches in memory (at most 64 batches and 1 MiB a partition, 16 MiB for
+// the engine), so readers at the tail and fetching followers get them
+// without opening a storage iterator.
 //
 // The HW is kept apart from the LEO and every batch carries its leader epoch
 // so that replication can raise the HW from follower progress later without
