@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fjord-streaming/fjord/internal/freeport"
 )
 
 // convergeTimeout bounds every wait for gossip to converge. Fast failure
@@ -106,19 +107,17 @@ func startBroker(t *testing.T, id int32, opts ...brokerOption) *Serf {
 	return s
 }
 
-// freeAddr returns a 127.0.0.1 address whose port was just free, for a
-// broker that is to come up after others already try to join it.
-func freeAddr(t *testing.T) string {
+// freeAddrs returns n distinct 127.0.0.1 addresses whose ports were just
+// free for both TCP and UDP, for brokers that are to come up after others
+// already try to join them. All n are held until all are picked, so none is
+// returned twice.
+func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	_, gossip, err := freeport.Addrs(n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
+	return gossip
 }
 
 // waitFor polls cond every 20ms until it holds, failing the test after

@@ -41,7 +41,7 @@ func allOf(brokers []*Serf, cond func(*Serf) bool) func() bool {
 // its address is reserved up front and its join retries until it is up.
 func startThree(t *testing.T, join [3][]int, opts ...brokerOption) []*Serf {
 	t.Helper()
-	addrs := [3]string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	addrs := freeAddrs(t, 3)
 	brokers := make([]*Serf, 3)
 	for i := range brokers {
 		var targets []string
@@ -92,7 +92,7 @@ func TestFormation(t *testing.T) {
 
 func TestJoinOnlySelf(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := freeAddrs(t, 1)[0]
 	s := startBroker(t, 1, withBindAddr(addr), withJoin(addr))
 	if !s.Joined() {
 		t.Fatal("a broker whose join list names only itself has nothing to join, but is not Joined")
