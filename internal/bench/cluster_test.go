@@ -50,7 +50,7 @@ func TestFailover(t *testing.T) {
 // TestReplication runs one short RF=1/RF=3 round and a small catch-up.
 func TestReplication(t *testing.T) {
 	var s ReplicationSummary
-	runCluster(t, &s, "replication", "--rounds", "1", "--duration", "1s", "--backlog", "20000")
+	runCluster(t, &s, "replication", "--rounds", "1", "--duration", "1s", "--warmup", "300ms", "--backlog", "20000")
 	if len(s.Rounds) != 1 || s.Rounds[0].RF1RecordsPerSec <= 0 || s.Rounds[0].RFNRecordsPerSec <= 0 || s.Rounds[0].Ratio <= 0 {
 		t.Errorf("rounds = %+v, want one with both rates", s.Rounds)
 	}
