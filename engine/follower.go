@@ -188,18 +188,27 @@ func (e *Engine) replicaRequest(parts []*Partition) ReplicaFetchRequest {
 
 // applyReplicaFetch stores one round's answers: truncations at once (each
 // synced), appends without a sync and then one WAL sync for all, after
-// which the new log ends are published. It reports whether the stream
-// should back off (an answer said the metadata here or there is behind).
+// which the new log ends are published. A round that brings batches for
+// one partition only (the common case) syncs that append's own commit
+// instead. It reports whether the stream should back off (an answer said
+// the metadata here or there is behind).
 func (e *Engine) applyReplicaFetch(parts []*Partition, req ReplicaFetchRequest, resp ReplicaFetchResponse) bool {
+	writers := 0
+	for _, a := range resp.Partitions {
+		if len(a.Batches) > 0 {
+			writers++
+		}
+	}
+	syncEach := writers == 1
 	var done []func(publish bool)
 	retry, wrote := false, false
 	for i, p := range parts {
-		finish, w, r := p.applyReplica(req.Partitions[i], resp.Partitions[i])
+		finish, w, r := p.applyReplica(req.Partitions[i], resp.Partitions[i], syncEach)
 		done = append(done, finish)
 		wrote, retry = wrote || w, retry || r
 	}
 	publish := true
-	if wrote {
+	if wrote && !syncEach {
 		if err := e.db.SyncWAL(); err != nil {
 			e.cfg.Logger.Error("replica fetch: sync failed", "err", err)
 			publish, retry = false, true
@@ -213,9 +222,10 @@ func (e *Engine) applyReplicaFetch(parts []*Partition, req ReplicaFetchRequest, 
 
 // applyReplica applies one partition's answer as a follower, holding
 // writeMu until the returned finish runs: finish(true) publishes what was
-// written, finish(false) drops it (the next round writes it again). It
-// reports whether anything was written unsynced, and whether to back off.
-func (p *Partition) applyReplica(fp ReplicaFetchPartition, ans ReplicaFetchAnswer) (finish func(bool), wrote, retry bool) {
+// written, finish(false) drops it (the next round writes it again). Its
+// append is synced when sync is set. It reports whether anything was
+// appended, and whether to back off.
+func (p *Partition) applyReplica(fp ReplicaFetchPartition, ans ReplicaFetchAnswer, sync bool) (finish func(bool), wrote, retry bool) {
 	p.writeMu.Lock()
 	unlock := func(bool) { p.writeMu.Unlock() }
 	p.mu.Lock()
@@ -240,7 +250,7 @@ func (p *Partition) applyReplica(fp ReplicaFetchPartition, ans ReplicaFetchAnswe
 		return unlock, false, true
 	case len(ans.Batches) > 0:
 		var next storage.Tail
-		if next, err = p.appendReplica(tail, ans.Batches); err == nil {
+		if next, err = p.appendReplica(tail, ans.Batches, sync); err == nil {
 			return p.publishReplica(next, ans, ans.Batches), true, false
 		}
 	default:
@@ -253,10 +263,10 @@ func (p *Partition) applyReplica(fp ReplicaFetchPartition, ans ReplicaFetchAnswe
 	return unlock, false, false
 }
 
-// appendReplica writes the leader's batches unchanged after tail, without
-// a sync, recording each new leader epoch a batch carries. writeMu must be
-// held.
-func (p *Partition) appendReplica(tail storage.Tail, batches [][]byte) (storage.Tail, error) {
+// appendReplica writes the leader's batches unchanged after tail, synced
+// only when sync is set, recording each new leader epoch a batch carries.
+// writeMu must be held.
+func (p *Partition) appendReplica(tail storage.Tail, batches [][]byte, sync bool) (storage.Tail, error) {
 	next := tail.EndOffset
 	for _, b := range batches {
 		h, err := storage.CheckBatch(b)
@@ -279,7 +289,7 @@ func (p *Partition) appendReplica(tail storage.Tail, batches [][]byte) (storage.
 			p.mu.Unlock()
 		}
 	}
-	return p.db.Append(p.id, tail, batches, false)
+	return p.db.Append(p.id, tail, batches, sync)
 }
 
 // publishReplica returns the finish of a round that wrote up to tail: on

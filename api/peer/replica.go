@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -66,8 +68,22 @@ func (s *Server) replicaFetch(c echo.Context) error {
 		return s.fail(c, err)
 	}
 	resp := s.eng.ServeReplicaFetch(c.Request().Context(), req)
-	return answerBlob(c, MediaReplicaFetch, EncodeReplicaResponse(resp))
+	buf := answerBuffers.Get().(*[]byte)
+	*buf = AppendReplicaResponse((*buf)[:0], resp)
+	err = answerBlob(c, MediaReplicaFetch, *buf)
+	if cap(*buf) <= maxPooledAnswer {
+		answerBuffers.Put(buf)
+	}
+	return err
 }
+
+// answerBuffers holds encoded replica answers' buffers between rounds: a
+// follower's rounds carry up to a few MB each, and a new buffer per round
+// is allocated and cleared for nothing. Buffers above maxPooledAnswer (a
+// catch-up's answers) are left to the collector.
+var answerBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledAnswer = 8 << 20
 
 // EncodeReplicaRequest encodes a replica fetch request (big-endian):
 //
@@ -132,6 +148,11 @@ func DecodeReplicaRequest(b []byte) (engine.ReplicaFetchRequest, error) {
 //	count(4) count * (topicID(8) partition(4) err(1) hw(8) logStart(8) logEnd(8)
 //	                  divergingEpoch(4) divergingEnd(8) batches(4) batches * (len(4) batch))
 func EncodeReplicaResponse(r engine.ReplicaFetchResponse) []byte {
+	return AppendReplicaResponse(nil, r)
+}
+
+// AppendReplicaResponse appends EncodeReplicaResponse's encoding of r to b.
+func AppendReplicaResponse(b []byte, r engine.ReplicaFetchResponse) []byte {
 	size := 4
 	for _, a := range r.Partitions {
 		size += replicaAnswerHead
@@ -139,7 +160,7 @@ func EncodeReplicaResponse(r engine.ReplicaFetchResponse) []byte {
 			size += 4 + len(bt)
 		}
 	}
-	b := make([]byte, 0, size)
+	b = slices.Grow(b, size)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(r.Partitions)))
 	for _, a := range r.Partitions {
 		b = binary.BigEndian.AppendUint64(b, a.TopicID)

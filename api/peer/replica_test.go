@@ -50,6 +50,35 @@ func TestReplicaResponseRoundTrip(t *testing.T) {
 	}
 }
 
+// TestAppendReplicaResponse checks the encoding into a reused buffer, as
+// the server's pooled answer buffers use it: what the buffer held before
+// (a larger answer) never shows through, and a prefix is kept.
+func TestAppendReplicaResponse(t *testing.T) {
+	t.Parallel()
+	large := engine.ReplicaFetchResponse{Partitions: []engine.ReplicaFetchAnswer{
+		{TopicID: 1, DivergingEnd: -1, Batches: [][]byte{bytes.Repeat([]byte{0xAB}, 64<<10)}}}}
+	small := engine.ReplicaFetchResponse{Partitions: []engine.ReplicaFetchAnswer{
+		{TopicID: 2, Partition: 1, HighWatermark: 3, LogEnd: 4, DivergingEnd: -1, Batches: [][]byte{[]byte("b2")}}}}
+	want := EncodeReplicaResponse(small)
+	tests := []struct {
+		name   string
+		prefix []byte
+	}{
+		{"empty buffer", nil},
+		{"buffer that held a larger answer", AppendReplicaResponse(nil, large)[:0]},
+		{"prefix kept", []byte("head")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := string(tt.prefix)
+			got := AppendReplicaResponse(tt.prefix, small)
+			if string(got[:len(before)]) != before || !bytes.Equal(got[len(before):], want) {
+				t.Fatalf("AppendReplicaResponse = %x, want %q then %x", got, before, want)
+			}
+		})
+	}
+}
+
 func TestReplicaDecodeRefuses(t *testing.T) {
 	t.Parallel()
 	good := EncodeReplicaRequest(engine.ReplicaFetchRequest{Follower: 1, Incarnation: "x",
