@@ -83,20 +83,28 @@ func (c *localCluster) replication(ctx context.Context, o replicationOptions, s 
 	if err := c.createTopic(ctx, rfn, n, map[string]any{"min.insync.replicas": min(2, n)}); err != nil {
 		return err
 	}
-	conc := "--concurrency=" + strconv.Itoa(o.Concurrency)
+	// pair runs acks=all produce to each of topics in turn for d.
+	pair := func(topics []string, d time.Duration) (map[string]Summary, error) {
+		runs := make(map[string]Summary, len(topics))
+		for _, t := range topics {
+			sum, err := c.benchProduce(ctx, t, "--acks=all", "--duration="+d.String(), "--concurrency="+strconv.Itoa(o.Concurrency))
+			if err != nil {
+				return nil, err
+			}
+			runs[t] = sum
+		}
+		return runs, nil
+	}
 	// The warm-up pair is not reported: a fresh cluster's first run writes
 	// into memory that the previous run freed and the VM has not yet
 	// returned to its host, which made the first RF=1 run up to 1.5 times
 	// faster than every later one (docs/performance.md).
 	if o.Warmup > 0 {
-		for _, t := range []string{"rf1", rfn} {
-			if _, err := c.benchProduce(ctx, t, "--acks=all", "--duration="+o.Warmup.String(), conc); err != nil {
-				return err
-			}
+		if _, err := pair([]string{"rf1", rfn}, o.Warmup); err != nil {
+			return err
 		}
 		logf("warm-up: RF=1 and RF=%d for %s each", n, o.Warmup)
 	}
-	dur := "--duration=" + o.Duration.String()
 	for r := range o.Rounds {
 		// Every other round runs RF=n first, so that what one run leaves
 		// behind (page cache to reclaim, a flush or compaction under way)
@@ -105,13 +113,9 @@ func (c *localCluster) replication(ctx context.Context, o replicationOptions, s 
 		if r%2 == 1 {
 			topics[0], topics[1] = topics[1], topics[0]
 		}
-		runs := make(map[string]Summary, 2)
-		for _, t := range topics {
-			sum, err := c.benchProduce(ctx, t, "--acks=all", dur, conc)
-			if err != nil {
-				return err
-			}
-			runs[t] = sum
+		runs, err := pair(topics, o.Duration)
+		if err != nil {
+			return err
 		}
 		one, all := runs["rf1"], runs[rfn]
 		round := ReplicationRound{RF1RecordsPerSec: one.RecordsPerSec, RFNRecordsPerSec: all.RecordsPerSec, Ratio: all.RecordsPerSec / one.RecordsPerSec}
