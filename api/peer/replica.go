@@ -69,7 +69,7 @@ func (s *Server) replicaFetch(c echo.Context) error {
 	}
 	resp := s.eng.ServeReplicaFetch(c.Request().Context(), req)
 	buf := answerBuffers.Get().(*[]byte)
-	*buf = AppendReplicaResponse((*buf)[:0], resp)
+	*buf = appendReplicaResponse((*buf)[:0], resp)
 	err = answerBlob(c, MediaReplicaFetch, *buf)
 	if cap(*buf) <= maxPooledAnswer {
 		answerBuffers.Put(buf)
@@ -148,11 +148,11 @@ func DecodeReplicaRequest(b []byte) (engine.ReplicaFetchRequest, error) {
 //	count(4) count * (topicID(8) partition(4) err(1) hw(8) logStart(8) logEnd(8)
 //	                  divergingEpoch(4) divergingEnd(8) batches(4) batches * (len(4) batch))
 func EncodeReplicaResponse(r engine.ReplicaFetchResponse) []byte {
-	return AppendReplicaResponse(nil, r)
+	return appendReplicaResponse(nil, r)
 }
 
-// AppendReplicaResponse appends EncodeReplicaResponse's encoding of r to b.
-func AppendReplicaResponse(b []byte, r engine.ReplicaFetchResponse) []byte {
+// appendReplicaResponse appends EncodeReplicaResponse's encoding of r to b.
+func appendReplicaResponse(b []byte, r engine.ReplicaFetchResponse) []byte {
 	size := 4
 	for _, a := range r.Partitions {
 		size += replicaAnswerHead

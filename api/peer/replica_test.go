@@ -65,15 +65,15 @@ func TestAppendReplicaResponse(t *testing.T) {
 		prefix []byte
 	}{
 		{"empty buffer", nil},
-		{"buffer that held a larger answer", AppendReplicaResponse(nil, large)[:0]},
+		{"buffer that held a larger answer", appendReplicaResponse(nil, large)[:0]},
 		{"prefix kept", []byte("head")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := string(tt.prefix)
-			got := AppendReplicaResponse(tt.prefix, small)
+			got := appendReplicaResponse(tt.prefix, small)
 			if string(got[:len(before)]) != before || !bytes.Equal(got[len(before):], want) {
-				t.Fatalf("AppendReplicaResponse = %x, want %q then %x", got, before, want)
+				t.Fatalf("appendReplicaResponse = %x, want %q then %x", got, before, want)
 			}
 		})
 	}
