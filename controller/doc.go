@@ -25,7 +25,10 @@
 // its leader and partition epochs) and a stopping broker's controlled
 // shutdown reach the controller like topic changes, forwarded by any
 // broker. The changes of a pass are proposed pipelined, and the state
-// machine applies Raft's batches at once (fsm.ApplyBatch).
+// machine applies Raft's batches at once (fsm.ApplyBatch). Each pass also
+// grows internal topics (__consumer_offsets) to min(3, live brokers)
+// replicas (growth.go), so offsets committed on a cluster that started
+// small end up on as many brokers as a new one would put them.
 //
 // The Raft log and stable store live in the broker's Pebble database
 // (controller/raftstore), snapshots in the data directory, and Raft's

@@ -86,7 +86,8 @@ func (c *Controller) trackAlive() {
 // there: the log is initialized once, alive brokers are registered (a new
 // incarnation too), partitions whose leader or followers are gone fail over
 // or shrink their ISR and, now and then, leadership returns to preferred
-// replicas (leadership.go), brokers become voters (the lowest ids) or
+// replicas (leadership.go), internal topics grow to the brokers there are
+// (growth.go), brokers become voters (the lowest ids) or
 // non-voters, and the controller role goes to the lowest-id voter that is
 // alive and settled. Failed brokers stay in the configuration: gossip alone
 // never removes one.
@@ -115,6 +116,7 @@ func (c *Controller) reconcile() {
 		c.cfg.Logger.Info("broker registered", "broker", b.ID, "http", b.HTTPAddr, "incarnation", b.Incarnation)
 	}
 	c.reconcileLeadership(time.Now())
+	c.growInternalTopics()
 	c.reconcileVoters(alive)
 	c.preferLowestID()
 }

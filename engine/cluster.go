@@ -24,7 +24,7 @@ type Placement struct {
 	LeaderEpoch int32
 	// ISR are the replicas in sync with the leader (the leader included).
 	ISR []int32
-	// PartitionEpoch grows with every leader or ISR change; a leader's
+	// PartitionEpoch grows with every leader, ISR or replica change; a leader's
 	// request to change the ISR names the one it saw (AlterISR).
 	PartitionEpoch int32
 }

@@ -15,8 +15,8 @@ import (
 const commandVersion = 1
 
 // Command is one change to the metadata: SetClusterID, RegisterBroker,
-// UnregisterBroker, CreateTopic, UpdateTopic, DeleteTopic or
-// ChangePartition. The set is closed.
+// UnregisterBroker, CreateTopic, UpdateTopic, DeleteTopic,
+// ChangePartition or GrowReplication (growth.go). The set is closed.
 type Command interface {
 	// Op is the command's name in the envelope ("create_topic").
 	Op() string
@@ -95,6 +95,7 @@ const (
 	opUpdateTopic      = "update_topic"
 	opDeleteTopic      = "delete_topic"
 	opChangePartition  = "change_partition"
+	opGrowReplication  = "grow_replication"
 )
 
 // Op implements Command.
@@ -118,6 +119,9 @@ func (DeleteTopic) Op() string { return opDeleteTopic }
 // Op implements Command.
 func (ChangePartition) Op() string { return opChangePartition }
 
+// Op implements Command.
+func (GrowReplication) Op() string { return opGrowReplication }
+
 func (c SetClusterID) encode() ([]byte, error)     { return encodeAs(c) }
 func (c RegisterBroker) encode() ([]byte, error)   { return encodeAs(c) }
 func (c UnregisterBroker) encode() ([]byte, error) { return encodeAs(c) }
@@ -125,6 +129,7 @@ func (c CreateTopic) encode() ([]byte, error)      { return encodeAs(c) }
 func (c UpdateTopic) encode() ([]byte, error)      { return encodeAs(c) }
 func (c DeleteTopic) encode() ([]byte, error)      { return encodeAs(c) }
 func (c ChangePartition) encode() ([]byte, error)  { return encodeAs(c) }
+func (c GrowReplication) encode() ([]byte, error)  { return encodeAs(c) }
 
 // decoders decode each op's envelope.
 var decoders = map[string]func([]byte) (Command, error){
@@ -135,6 +140,7 @@ var decoders = map[string]func([]byte) (Command, error){
 	opUpdateTopic:      decodeAs[UpdateTopic],
 	opDeleteTopic:      decodeAs[DeleteTopic],
 	opChangePartition:  decodeAs[ChangePartition],
+	opGrowReplication:  decodeAs[GrowReplication],
 }
 
 // envelope is a command on the wire: the version and op, then the

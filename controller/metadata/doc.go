@@ -26,8 +26,18 @@
 // Fencing: UpdateTopic, DeleteTopic and ChangePartition name the topic id
 // they were computed against, so a proposal about a topic since deleted
 // and recreated is refused (ErrTopicNotFound). ChangePartition also names
-// the partition epoch it saw; every leader or ISR change bumps it, so of
-// two racing alter-ISR proposals only the first applies (ErrStaleEpoch).
+// the partition epoch it saw; every leader, ISR or replica change bumps
+// it, so of two racing alter-ISR proposals only the first applies
+// (ErrStaleEpoch). GrowReplication only adds replicas after a partition's
+// current ones, outside the ISR, so it needs no partition epoch: whatever
+// leader and ISR changes came first, the result keeps the invariants.
+//
+// Internal topics grow: the offsets topic gets min(3, brokers) replicas
+// when it is created, and PlanInternalGrowth gives the GrowReplication
+// that raises it to min(InternalReplication, live brokers) as brokers
+// join. (Kafka instead refuses to create its offsets topic before
+// offsets.topic.replication.factor brokers are there; fjord creates it at
+// once, so that one broker works alone, and grows it.)
 //
 // A broker that registers with a new incarnation lost its disk. It leaves
 // every ISR that has another member; where it led, the first remaining ISR
@@ -47,7 +57,8 @@
 //	 "leader":2,"isr":[2,3],"leader_epoch":4,"expect_partition_epoch":9}
 //
 // The ops are set_cluster_id, register_broker, unregister_broker,
-// create_topic, update_topic, delete_topic and change_partition; member
+// create_topic, update_topic, delete_topic, change_partition and
+// grow_replication; member
 // names are those of the json tags on the command types. Decode is strict:
 // unknown, duplicate, null or missing members are ErrMalformed (only
 // update_topic's config may be absent, meaning unchanged), an unknown "v"

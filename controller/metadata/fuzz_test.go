@@ -19,6 +19,7 @@ func seedEntries(t testing.TB) [][]byte {
 			AddPartitions: []Partition{{Replicas: []int32{1, 3}, Leader: 1, ISR: []int32{1}}}},
 		DeleteTopic{Name: "__offsets", ID: 2},
 		ChangePartition{Topic: "orders", TopicID: 81, Partition: 0, Leader: 2, ISR: []int32{2}, LeaderEpoch: 1},
+		GrowReplication{Name: "__offsets", ID: 2, ReplicationFactor: 2, Replicas: [][]int32{{3, 1}}},
 	} {
 		b, err := Encode(c)
 		if err != nil {

@@ -33,6 +33,11 @@ import (
 //	shutdown ID live=(..)                  plans PlanShutdown of broker ID
 //	    (ID shutting down); each plan prints its decisions, then applies
 //	    them in order and prints each entry's verdict
+//	grow NAME id=N rf=R [brokers=(..)]    GrowReplication placed by
+//	    ExtendReplicas over brokers (default: the registered ones); input
+//	    lines give each partition's replicas instead: replicas=(1,2,3)
+//	grow-internal live=(..)                plans PlanInternalGrowth,
+//	    prints each command's replicas, then applies them in order
 //	raw             applies the input bytes as an entry
 //	state | topic NAME
 //	snapshot        round-trips the state through MarshalBinary/Restore and
@@ -84,6 +89,10 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		return h.apply(t, d, change(t, d))
 	case "failover", "rebalance", "shutdown":
 		return h.plan(t, d)
+	case "grow":
+		return h.apply(t, d, h.grow(t, d))
+	case "grow-internal":
+		return h.growInternal(t, d)
 	case "raw":
 		return h.applyBytes(t, d, []byte(strings.TrimSpace(d.Input)))
 	case "state":
@@ -290,6 +299,52 @@ func (h *harness) place(t *testing.T, d *datadriven.TestData, n, rf, startPartit
 		out[i] = Partition{Replicas: r, Leader: r[0], ISR: slices.Clone(r)}
 	}
 	return out
+}
+
+func (h *harness) grow(t *testing.T, d *datadriven.TestData) GrowReplication {
+	c := GrowReplication{Name: arg(t, d, 0)}
+	d.ScanArgs(t, "id", &c.ID)
+	d.ScanArgs(t, "rf", &c.ReplicationFactor)
+	if strings.TrimSpace(d.Input) != "" {
+		for _, p := range partitions(t, d) {
+			c.Replicas = append(c.Replicas, p.Replicas)
+		}
+		return c
+	}
+	brokers := h.s.BrokerIDs()
+	if a, ok := d.Arg("brokers"); ok {
+		brokers = ids(t, a.Vals)
+	}
+	tp, ok := h.s.Topics[c.Name]
+	if !ok {
+		d.Fatalf(t, "grow: no topic %q to place", c.Name)
+	}
+	r, err := ExtendReplicas(tp, c.ReplicationFactor, brokers)
+	if err != nil {
+		d.Fatalf(t, "grow: %v", err)
+	}
+	c.Replicas = r
+	return c
+}
+
+func (h *harness) growInternal(t *testing.T, d *datadriven.TestData) string {
+	a, _ := d.Arg("live")
+	cs := h.s.PlanInternalGrowth(ids(t, a.Vals))
+	if len(cs) == 0 {
+		return "no change"
+	}
+	var b strings.Builder
+	for _, c := range cs {
+		fmt.Fprintf(&b, "%s rf=%d:", c.Name, c.ReplicationFactor)
+		for _, r := range c.Replicas {
+			b.WriteString(" " + list(r))
+		}
+		b.WriteString("\n")
+	}
+	for _, c := range cs {
+		b.WriteString(h.apply(t, d, c) + "\n")
+	}
+	return b.String()
 }
 
 func change(t *testing.T, d *datadriven.TestData) ChangePartition {

@@ -105,7 +105,7 @@ type Partition struct {
 	LeaderEpoch int32 `json:"leader_epoch"`
 	// ISR are the replicas in sync with the leader, the leader included.
 	ISR []int32 `json:"isr"`
-	// PartitionEpoch grows with every leader or ISR change (Kafka's
+	// PartitionEpoch grows with every leader, ISR or replica change (Kafka's
 	// partition epoch); a ChangePartition names the one it was computed
 	// from, which fences stale alter-ISR proposals.
 	PartitionEpoch int32 `json:"partition_epoch"`

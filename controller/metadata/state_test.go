@@ -49,6 +49,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		UpdateTopic{Name: "t", ID: 9, Config: map[string]int64{}, AddPartitions: []Partition{}},
 		DeleteTopic{Name: "t", ID: 9},
 		ChangePartition{Topic: "t", TopicID: 9, Partition: 2, Leader: NoLeader, ISR: []int32{}, LeaderEpoch: 4, ExpectPartitionEpoch: 5},
+		GrowReplication{Name: "t", ID: 9, ReplicationFactor: 3, Replicas: [][]int32{{1, 2, 3}, {2, 3, 1}}},
 	}
 	for _, c := range cmds {
 		b, err := Encode(c)

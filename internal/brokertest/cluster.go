@@ -33,12 +33,22 @@ type clusterConfig struct {
 	order      []int
 	secret     string
 	brokerOpts []Option
+	deferred   []int
 }
 
 // WithStartOrder starts the brokers in this order of ids (a permutation
 // of 1..n) instead of 1..n.
 func WithStartOrder(ids ...int) ClusterOption {
 	return clusterOptionFunc(func(c *clusterConfig) { c.order = slices.Clone(ids) })
+}
+
+// WithDeferred leaves brokers ids out of StartCluster: their addresses are
+// fixed and in every broker's --join list, but they start only with
+// StartDeferred, so that a test can grow the cluster. At least two brokers
+// must start with the cluster: a broker started with --join forms a
+// cluster only once it sees another.
+func WithDeferred(ids ...int) ClusterOption {
+	return clusterOptionFunc(func(c *clusterConfig) { c.deferred = append(c.deferred, ids...) })
 }
 
 // WithClusterSecret sets the --cluster-secret of every broker.
@@ -63,6 +73,8 @@ type Cluster struct {
 	ids     []int
 	brokers map[int]*Broker
 	gossip  map[int]string
+	// opts start each broker; deferred brokers have them but no Broker yet.
+	opts map[int][]Option
 }
 
 // ClusterInfo is the body of GET /cluster.
@@ -103,18 +115,12 @@ func StartCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Cluster{Secret: cfg.secret, brokers: map[int]*Broker{}, gossip: map[int]string{}}
+	c := &Cluster{Secret: cfg.secret, brokers: map[int]*Broker{}, gossip: map[int]string{}, opts: map[int][]Option{}}
 	for i := 1; i <= n; i++ {
 		c.ids = append(c.ids, i)
 		c.gossip[i] = gossipAddrs[i-1]
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("broker logs (last 150 lines of each):\n%s", c.LogTails(150))
-		}
-	})
-	var started []int
-	for _, id := range cfg.order {
+	for _, id := range c.ids {
 		var join []string
 		for _, other := range c.ids {
 			if other != id {
@@ -126,7 +132,19 @@ func StartCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
 			"--id", strconv.Itoa(id), "--advertise-http", addr,
 			"--gossip-addr", c.gossip[id], "--join", strings.Join(join, ","),
 			"--gossip-profile", "local", "--cluster-secret", cfg.secret)}
-		c.brokers[id] = Start(t, append(bopts, cfg.brokerOpts...)...)
+		c.opts[id] = append(bopts, cfg.brokerOpts...)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("broker logs (last 150 lines of each):\n%s", c.LogTails(150))
+		}
+	})
+	var started []int
+	for _, id := range cfg.order {
+		if slices.Contains(cfg.deferred, id) {
+			continue
+		}
+		c.brokers[id] = Start(t, c.opts[id]...)
 		started = append(started, id)
 		if len(started) > 1 {
 			for _, s := range started {
@@ -134,11 +152,34 @@ func StartCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
 			}
 		}
 	}
-	for _, id := range c.ids {
+	if len(started) < 2 {
+		t.Fatalf("brokertest: %d broker(s) would start; a cluster needs two", len(started))
+	}
+	for _, id := range started {
 		c.brokers[id].WaitReady(t)
 	}
 	c.WaitFormed(t, formTimeout)
 	return c
+}
+
+// StartDeferred starts the brokers ids that WithDeferred held back, all
+// before waiting, and waits until each is ready and the cluster has formed
+// with them.
+func (c *Cluster) StartDeferred(t testing.TB, ids ...int) {
+	t.Helper()
+	for _, id := range ids {
+		if _, ok := c.opts[id]; !ok {
+			t.Fatalf("brokertest: no broker %d", id)
+		}
+		if _, ok := c.brokers[id]; ok {
+			t.Fatalf("brokertest: broker %d has started already", id)
+		}
+		c.brokers[id] = Start(t, c.opts[id]...)
+	}
+	for _, id := range ids {
+		c.brokers[id].WaitReady(t)
+	}
+	c.WaitFormed(t, formTimeout)
 }
 
 // isPermutation reports whether order holds each of 1..n once.
@@ -174,7 +215,7 @@ func (c *Cluster) GossipAddr(id int) string { return c.gossip[id] }
 func (c *Cluster) Running() []int {
 	var out []int
 	for _, id := range c.ids {
-		if !c.brokers[id].Exited() {
+		if b, ok := c.brokers[id]; ok && !b.Exited() {
 			out = append(out, id)
 		}
 	}
