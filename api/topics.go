@@ -31,6 +31,10 @@ type PatchTopicRequest struct {
 	Partitions *int32 `json:"partitions,omitempty" example:"6" minimum:"1" maximum:"10000"`
 	// Config keys to change (same keys as on create); the others keep their values.
 	Config map[string]json.RawMessage `json:"config,omitempty" swaggertype:"object,integer" example:"retention.ms:86400000"`
+	// ReplicationFactor is the new, larger replication factor, at most the live brokers; the
+	// added replicas go after each partition's replicas, copy its log and join its ISR once
+	// caught up. It never shrinks (invalid_request).
+	ReplicationFactor *int32 `json:"replication_factor,omitempty" example:"3" minimum:"1"`
 }
 
 // TopicSummary is one entry of GET /topics.
@@ -232,8 +236,13 @@ func (s *Server) describeTopic(c echo.Context) error {
 }
 
 // patchTopic godoc
-// @Summary      Add partitions or change config
-// @Description  {"partitions":6} adds partitions; {"config":{...}} changes the given keys. 200 with the new description.
+// @Summary      Add partitions, change config or add replicas
+// @Description  {"partitions":6} adds partitions; {"config":{...}} changes the given keys; {"replication_factor":3}
+// @Description  adds replicas to every partition (an extension of the contract, as Kafka's partition reassignment
+// @Description  that adds replicas: each partition keeps its replicas, leader and ISR, the added brokers copy its log
+// @Description  and join the ISR once caught up, so the replicas field grows at once and the isr field as they catch
+// @Description  up; with partitions too, the replicas come first and the new partitions get as many). 200 with the
+// @Description  new description.
 // @ID           updateTopic
 // @Tags         topics
 // @Accept       json
@@ -241,7 +250,7 @@ func (s *Server) describeTopic(c echo.Context) error {
 // @Param        topic path string true "topic name" example(orders)
 // @Param        body body api.PatchTopicRequest true "changes"
 // @Success      200 {object} api.TopicDescription
-// @Failure      400 {object} problem.Details "invalid_request (nothing to change, unknown field or config key), invalid_topic_name (an internal topic)"
+// @Failure      400 {object} problem.Details "invalid_request (nothing to change, unknown field or config key, a smaller replication_factor or one above the live brokers), invalid_topic_name (an internal topic)"
 // @Failure      404 {object} problem.Details "topic_not_found"
 // @Failure      409 {object} problem.Details "partition_decrease_not_allowed"
 // @Failure      413 {object} problem.Details "request_too_large"
@@ -257,10 +266,10 @@ func (s *Server) patchTopic(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if req.Partitions == nil && cfg == nil {
-		return invalid("nothing to change: give partitions and/or config")
+	if req.Partitions == nil && cfg == nil && req.ReplicationFactor == nil {
+		return invalid("nothing to change: give partitions, config and/or replication_factor")
 	}
-	ti, err := s.engine.UpdateTopic(c.Param("topic"), engine.TopicUpdate{Partitions: req.Partitions, Config: cfg})
+	ti, err := s.engine.UpdateTopic(c.Param("topic"), engine.TopicUpdate{Partitions: req.Partitions, Config: cfg, ReplicationFactor: req.ReplicationFactor})
 	if err != nil {
 		return err
 	}

@@ -131,6 +131,9 @@ func testTopicAdminErrors(t *testing.T, b *brokertest.Broker) {
 		{"patch unknown key", "PATCH", "/topics/admin-exists", "application/json", `{"config":{"nope":1}}`, 400, "invalid_request"},
 		{"patch unknown field", "PATCH", "/topics/admin-exists", "application/json", `{"replicas":3}`, 400, "invalid_request"},
 		{"patch decrease", "PATCH", "/topics/admin-exists", "application/json", `{"partitions":0}`, 409, "partition_decrease_not_allowed"},
+		{"patch replication above brokers", "PATCH", "/topics/admin-exists", "application/json", `{"replication_factor":2}`, 400, "invalid_request"},
+		{"patch replication shrink", "PATCH", "/topics/admin-exists", "application/json", `{"replication_factor":0}`, 400, "invalid_request"},
+		{"patch replication and bad config", "PATCH", "/topics/admin-exists", "application/json", `{"replication_factor":1,"config":{"nope":1}}`, 400, "invalid_request"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,9 +141,11 @@ func testTopicAdminErrors(t *testing.T, b *brokertest.Broker) {
 		})
 	}
 	wantProblem(t, get(t, b, "/topics/admin-x"), http.StatusNotFound, "topic_not_found")
-	if d := describeTopic(t, b, "admin-exists"); len(d.Partitions) != 1 || d.Config["min.insync.replicas"] != 1 {
+	if d := describeTopic(t, b, "admin-exists"); len(d.Partitions) != 1 || d.Config["min.insync.replicas"] != 1 || d.ReplicationFactor != 1 {
 		t.Fatalf("rejected requests changed the topic: %+v", d)
 	}
+	// The replication factor it has is a change of nothing.
+	wantStatus(t, call(t, b, "PATCH", "/topics/admin-exists", "application/json", `{"replication_factor":1}`), http.StatusOK)
 }
 
 // testReplicaStatesAlone checks replica_states on a broker of its own: the

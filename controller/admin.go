@@ -105,7 +105,11 @@ func (c *Controller) CreateTopicLocal(ctx context.Context, spec engine.TopicSpec
 }
 
 // UpdateTopicLocal validates and commits a topic change; added partitions
-// are placed like a new topic's, continuing its round robin.
+// are placed like a new topic's, continuing its round robin. A larger
+// replication factor is committed first, as its own GrowReplication
+// (replicas added by metadata.ExtendReplicas over the live brokers), so
+// that added partitions get as many replicas; then the configuration and
+// partitions, unless the change was only the replication factor.
 func (c *Controller) UpdateTopicLocal(ctx context.Context, name string, u engine.TopicUpdate) (uint64, error) {
 	c.adminMu.Lock()
 	defer c.adminMu.Unlock()
@@ -114,23 +118,40 @@ func (c *Controller) UpdateTopicLocal(ctx context.Context, name string, u engine
 	if !ok {
 		return 0, fmt.Errorf("%w: topic %q does not exist", engine.ErrTopicNotFound, name)
 	}
-	cfg, n, err := engine.ResolveUpdate(engineTopic(t), u)
+	live := c.placeable()
+	res, err := engine.ResolveUpdate(engineTopic(t), u, int32(len(live)))
 	if err != nil {
 		return 0, err
 	}
-	cmd := metadata.UpdateTopic{Name: name, ID: t.ID, Config: cfg.Map()}
-	if add := int(n) - len(t.Partitions); add > 0 {
-		live := c.placeable()
-		if len(live) < int(t.ReplicationFactor) {
-			return 0, fmt.Errorf("%w: %s has replication factor %d, %d broker(s) are live", engine.ErrInvalidRequest, name, t.ReplicationFactor, len(live))
-		}
-		replicas, err := metadata.AssignReplicas(live, add, int(t.ReplicationFactor), len(t.Partitions), rand.IntN(len(live)), rand.IntN(len(live)))
+	var v uint64
+	grow := res.ReplicationFactor > t.ReplicationFactor
+	if grow {
+		replicas, err := metadata.ExtendReplicas(t, res.ReplicationFactor, live)
 		if err != nil {
 			return 0, fmt.Errorf("%w: %v", engine.ErrInvalidRequest, err)
 		}
+		if v, err = c.proposeCommand(metadata.GrowReplication{Name: name, ID: t.ID, ReplicationFactor: res.ReplicationFactor, Replicas: replicas}); err != nil {
+			return v, engineError(err)
+		}
+		c.cfg.Logger.Info("replication factor grown", "topic", name, "replication_factor", res.ReplicationFactor)
+	}
+	add := int(res.Partitions) - len(t.Partitions)
+	if grow && u.Config == nil && add <= 0 {
+		return v, nil
+	}
+	cmd := metadata.UpdateTopic{Name: name, ID: t.ID, Config: res.Config.Map()}
+	if add > 0 {
+		rf := int(res.ReplicationFactor)
+		if len(live) < rf {
+			return v, fmt.Errorf("%w: %s has replication factor %d, %d broker(s) are live", engine.ErrInvalidRequest, name, rf, len(live))
+		}
+		replicas, err := metadata.AssignReplicas(live, add, rf, len(t.Partitions), rand.IntN(len(live)), rand.IntN(len(live)))
+		if err != nil {
+			return v, fmt.Errorf("%w: %v", engine.ErrInvalidRequest, err)
+		}
 		cmd.AddPartitions = newPartitions(replicas)
 	}
-	v, err := c.proposeCommand(cmd)
+	v, err = c.proposeCommand(cmd)
 	return v, engineError(err)
 }
 

@@ -24,10 +24,20 @@ type TopicSpec struct {
 	Internal bool
 }
 
-// TopicUpdate changes a topic: more partitions and/or config keys.
+// TopicUpdate changes a topic: more partitions, config keys and/or a
+// larger replication factor. A nil field keeps what the topic has.
 type TopicUpdate struct {
-	Partitions *int32
-	Config     map[string]int64
+	Partitions        *int32
+	Config            map[string]int64
+	ReplicationFactor *int32
+}
+
+// ResolvedUpdate is a TopicUpdate checked against the topic: what the topic
+// becomes.
+type ResolvedUpdate struct {
+	Config            TopicConfig
+	Partitions        int32
+	ReplicationFactor int32
 }
 
 // liveBrokers is the number of brokers placement may use.
@@ -66,29 +76,42 @@ func (e *Engine) ResolveTopic(spec TopicSpec, live int32) (TopicSpec, TopicConfi
 }
 
 // ResolveUpdate validates u against the topic's current definition and
-// returns the new configuration and partition count.
-func ResolveUpdate(cur TopicMetadata, u TopicUpdate) (TopicConfig, int32, error) {
-	cfg, n := cur.Config, int32(len(cur.Partitions))
+// the live brokers, and returns what the topic becomes. The replication
+// factor only grows, to at most the live brokers (replicas are added, never
+// moved or removed).
+func ResolveUpdate(cur TopicMetadata, u TopicUpdate, live int32) (ResolvedUpdate, error) {
+	r := ResolvedUpdate{Config: cur.Config, Partitions: int32(len(cur.Partitions)), ReplicationFactor: cur.ReplicationFactor}
 	if err := userTopic(cur.Name); err != nil {
-		return cfg, n, err
+		return r, err
 	}
-	var err error
 	if u.Config != nil {
-		if cfg, err = cfg.Apply(u.Config); err != nil {
-			return cur.Config, n, err
+		cfg, err := r.Config.Apply(u.Config)
+		if err != nil {
+			return r, err
 		}
+		r.Config = cfg
 	}
 	if u.Partitions != nil {
 		switch p := *u.Partitions; {
-		case p < n:
-			return cur.Config, n, fmt.Errorf("%w: %s has %d partitions, asked for %d", ErrPartitionDecrease, cur.Name, n, p)
+		case p < r.Partitions:
+			return r, fmt.Errorf("%w: %s has %d partitions, asked for %d", ErrPartitionDecrease, cur.Name, r.Partitions, p)
 		case p > 10000:
-			return cur.Config, n, fmt.Errorf("%w: partitions must be at most 10000", ErrInvalidRequest)
+			return r, fmt.Errorf("%w: partitions must be at most 10000", ErrInvalidRequest)
 		default:
-			n = p
+			r.Partitions = p
 		}
 	}
-	return cfg, n, nil
+	if u.ReplicationFactor != nil {
+		switch rf := *u.ReplicationFactor; {
+		case rf < r.ReplicationFactor:
+			return r, fmt.Errorf("%w: replication_factor can only grow: %s has %d, asked for %d", ErrInvalidRequest, cur.Name, r.ReplicationFactor, rf)
+		case rf > live:
+			return r, fmt.Errorf("%w: replication_factor %d must be at most the %d live broker(s)", ErrInvalidRequest, rf, live)
+		default:
+			r.ReplicationFactor = rf
+		}
+	}
+	return r, nil
 }
 
 // CreateTopic creates a topic with a fresh id: in a cluster through the
@@ -109,22 +132,24 @@ func (e *Engine) CreateTopic(spec TopicSpec) (TopicInfo, error) {
 	return e.DescribeTopic(spec.Name)
 }
 
-// UpdateTopic applies u. Fewer partitions is ErrPartitionDecrease.
+// UpdateTopic applies u. Fewer partitions is ErrPartitionDecrease; a
+// smaller replication factor, or one above the live brokers,
+// ErrInvalidRequest.
 func (e *Engine) UpdateTopic(name string, u TopicUpdate) (TopicInfo, error) {
 	t, err := e.Topic(name)
 	if err != nil {
 		return TopicInfo{}, err
 	}
 	cur := t.metadata()
-	cfg, n, err := ResolveUpdate(cur, u)
+	res, err := ResolveUpdate(cur, u, e.liveBrokers())
 	if err != nil {
 		return TopicInfo{}, err
 	}
 	if e.admin == nil {
-		for i := int32(len(cur.Partitions)); i < n; i++ {
+		for i := int32(len(cur.Partitions)); i < res.Partitions; i++ {
 			cur.Partitions = append(cur.Partitions, e.selfPlacement())
 		}
-		cur.Config = cfg
+		cur.Config = res.Config
 		if err := e.applyLocal(func() error { return e.applyTopic(cur) }); err != nil {
 			return TopicInfo{}, err
 		}

@@ -193,7 +193,7 @@ func (c *Client) CreateTopic(ctx context.Context, controller int32, spec engine.
 // UpdateTopic asks the controller to change a topic and returns the
 // metadata version it was committed at.
 func (c *Client) UpdateTopic(ctx context.Context, controller int32, name string, u engine.TopicUpdate) (uint64, error) {
-	body, err := json.Marshal(topicUpdateJSON{Partitions: u.Partitions, Config: u.Config})
+	body, err := json.Marshal(topicUpdateJSON{Partitions: u.Partitions, Config: u.Config, ReplicationFactor: u.ReplicationFactor})
 	if err != nil {
 		return 0, fmt.Errorf("peer: encode topic update: %w", err)
 	}

@@ -73,7 +73,7 @@
 //	    timestamp is >= MS) and "found".
 //
 //	POST   /internal/v1/admin/topics           body {"name","partitions","replication_factor","config":{k:v},"internal"}
-//	PATCH  /internal/v1/admin/topics?topic=T   body {"partitions"?,"config"?:{k:v}}
+//	PATCH  /internal/v1/admin/topics?topic=T   body {"partitions"?,"config"?:{k:v},"replication_factor"?}
 //	DELETE /internal/v1/admin/topics?topic=T
 //	    At the controller only. 200 {"metadata_version":N}: the metadata
 //	    version the change was committed at.

@@ -283,7 +283,7 @@ func (s *Server) updateTopic(c echo.Context) error {
 		return s.fail(c, err)
 	}
 	return s.adminChange(c, func(ctx context.Context, a Admin) (uint64, error) {
-		return a.UpdateTopicLocal(ctx, name, engine.TopicUpdate{Partitions: u.Partitions, Config: u.Config})
+		return a.UpdateTopicLocal(ctx, name, engine.TopicUpdate{Partitions: u.Partitions, Config: u.Config, ReplicationFactor: u.ReplicationFactor})
 	})
 }
 

@@ -218,6 +218,7 @@ func (s topicSpecJSON) engine() engine.TopicSpec {
 
 // topicUpdateJSON is engine.TopicUpdate on the wire.
 type topicUpdateJSON struct {
-	Partitions *int32           `json:"partitions,omitempty"`
-	Config     map[string]int64 `json:"config,omitempty"`
+	Partitions        *int32           `json:"partitions,omitempty"`
+	Config            map[string]int64 `json:"config,omitempty"`
+	ReplicationFactor *int32           `json:"replication_factor,omitempty"`
 }

@@ -42,6 +42,7 @@ func TestCluster(t *testing.T) {
 		{"topic admin through every broker", testAdminThroughEveryBroker},
 		{"produce and read through every broker", testProduceReadEveryBroker},
 		{"consumer group through non-coordinators", testGroupThroughNonCoordinator},
+		{"replication factor grows", testGrowReplication},
 		{"wiped broker has a new incarnation", testWipedIncarnation},
 		{"controller failover", testControllerFailover},
 		{"minority makes no metadata change", testMinority},

@@ -3,6 +3,7 @@ package clustertest
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/fjord-streaming/fjord/engine/group"
@@ -74,4 +75,66 @@ func TestOffsetsTopicGrows(t *testing.T) {
 	}
 	c.Kill(t, coord)
 	waitCommitted(t, c, via, "latecomers", "late", 2, coord)
+}
+
+// testGrowReplication: PATCH replication_factor 1 -> 3, sent to a broker
+// that is not the controller, adds two replicas to every partition after
+// the one it had (its leader stays); they copy the log and join the ISR,
+// and every broker's own copy holds the records the leader has. Shrinking,
+// or growing past the brokers there are, is refused and changes nothing.
+func testGrowReplication(t *testing.T, c *brokertest.Cluster) {
+	want(t, c.Call(t, 1, http.MethodPost, "/topics", `{"name":"grow","partitions":2,"replication_factor":1}`), http.StatusCreated, "create grow")
+	before := sameTopic(t, c, "grow", nil)
+	for p := range 2 {
+		body := fmt.Sprintf(`{"records":[{"value":"p%d-a"},{"value":"p%d-b"}]}`, p, p)
+		want(t, c.Call(t, 3, http.MethodPost, fmt.Sprintf("/topics/grow/partitions/%d/records?acks=all", p), body), http.StatusOK, "produce to grow")
+	}
+	r := c.Call(t, 2, http.MethodPatch, "/topics/grow", `{"replication_factor":3}`)
+	want(t, r, http.StatusOK, "PATCH replication_factor 3")
+	var d topicDesc
+	decode(t, r, &d)
+	if d.ReplicationFactor != 3 {
+		t.Fatalf("PATCH answered replication factor %d, want 3", d.ReplicationFactor)
+	}
+	for _, p := range d.Partitions {
+		old := partOf(before, p.Partition)
+		if len(p.Replicas) != 3 || p.Replicas[0] != old.Replicas[0] || p.Leader != old.Leader {
+			t.Fatalf("partition %d: replicas %v led by %d, was %v led by %d", p.Partition, p.Replicas, p.Leader, old.Replicas, old.Leader)
+		}
+	}
+	sameTopic(t, c, "grow", func(d topicDesc) error {
+		for _, p := range d.Partitions {
+			if len(p.ISR) != 3 {
+				return fmt.Errorf("partition %d: ISR %v of replicas %v", p.Partition, p.ISR, p.Replicas)
+			}
+		}
+		return nil
+	})
+	for p := range 2 {
+		for _, id := range c.IDs() {
+			path := fmt.Sprintf("/topics/grow/partitions/%d/records?offset=earliest&replica=local", p)
+			r := c.Call(t, id, http.MethodGet, path, "")
+			want(t, r, http.StatusOK, fmt.Sprintf("local read of grow/%d at broker %d", p, id))
+			pg, err := decodePage(r.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, rec := range pg.records {
+				got = append(got, rec.value)
+			}
+			if want := []string{fmt.Sprintf("p%d-a", p), fmt.Sprintf("p%d-b", p)}; !slices.Equal(got, want) {
+				t.Fatalf("broker %d's copy of grow/%d holds %v, want %v", id, p, got, want)
+			}
+		}
+	}
+	for _, body := range []string{`{"replication_factor":2}`, `{"replication_factor":4}`} {
+		r := c.Call(t, 3, http.MethodPatch, "/topics/grow", body)
+		if r.Status != http.StatusBadRequest || r.Code() != "invalid_request" {
+			t.Fatalf("PATCH %s: %s, want 400 invalid_request", body, r)
+		}
+	}
+	if rf := describe(t, c, 1, "grow").ReplicationFactor; rf != 3 {
+		t.Fatalf("refused changes left replication factor %d", rf)
+	}
 }

@@ -721,6 +721,13 @@ type ApiPatchTopicRequest struct {
 	//
 	// Example: 6
 	Partitions *int `json:"partitions,omitempty"`
+
+	// ReplicationFactor ReplicationFactor is the new, larger replication factor, at most the live brokers; the
+	// added replicas go after each partition's replicas, copy its log and join its ISR once
+	// caught up. It never shrinks (invalid_request).
+	//
+	// Example: 3
+	ReplicationFactor *int `json:"replication_factor,omitempty"`
 }
 
 // ApiProduceError defines model for api.ProduceError.
@@ -1421,18 +1428,28 @@ type ClientInterface interface {
 	// Corresponds with GET /topics/{topic} (the `DescribeTopic` operationId).
 	DescribeTopic(ctx context.Context, topic string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateTopicWithBody Add partitions or change config
+	// UpdateTopicWithBody Add partitions, change config or add replicas
 	//
-	// {"partitions":6} adds partitions; {"config":{...}} changes the given keys. 200 with the new description.
+	// {"partitions":6} adds partitions; {"config":{...}} changes the given keys; {"replication_factor":3}
+	// adds replicas to every partition (an extension of the contract, as Kafka's partition reassignment
+	// that adds replicas: each partition keeps its replicas, leader and ISR, the added brokers copy its log
+	// and join the ISR once caught up, so the replicas field grows at once and the isr field as they catch
+	// up; with partitions too, the replicas come first and the new partitions get as many). 200 with the
+	// new description.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /topics/{topic} (the `UpdateTopic` operationId).
 	UpdateTopicWithBody(ctx context.Context, topic string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateTopic Add partitions or change config
+	// UpdateTopic Add partitions, change config or add replicas
 	//
-	// {"partitions":6} adds partitions; {"config":{...}} changes the given keys. 200 with the new description.
+	// {"partitions":6} adds partitions; {"config":{...}} changes the given keys; {"replication_factor":3}
+	// adds replicas to every partition (an extension of the contract, as Kafka's partition reassignment
+	// that adds replicas: each partition keeps its replicas, leader and ISR, the added brokers copy its log
+	// and join the ISR once caught up, so the replicas field grows at once and the isr field as they catch
+	// up; with partitions too, the replicas come first and the new partitions get as many). 200 with the
+	// new description.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2033,9 +2050,14 @@ func (c *Client) DescribeTopic(ctx context.Context, topic string, reqEditors ...
 	return c.Client.Do(req)
 }
 
-// UpdateTopicWithBody Add partitions or change config
+// UpdateTopicWithBody Add partitions, change config or add replicas
 //
-// {"partitions":6} adds partitions; {"config":{...}} changes the given keys. 200 with the new description.
+// {"partitions":6} adds partitions; {"config":{...}} changes the given keys; {"replication_factor":3}
+// adds replicas to every partition (an extension of the contract, as Kafka's partition reassignment
+// that adds replicas: each partition keeps its replicas, leader and ISR, the added brokers copy its log
+// and join the ISR once caught up, so the replicas field grows at once and the isr field as they catch
+// up; with partitions too, the replicas come first and the new partitions get as many). 200 with the
+// new description.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2052,9 +2074,14 @@ func (c *Client) UpdateTopicWithBody(ctx context.Context, topic string, contentT
 	return c.Client.Do(req)
 }
 
-// UpdateTopic Add partitions or change config
+// UpdateTopic Add partitions, change config or add replicas
 //
-// {"partitions":6} adds partitions; {"config":{...}} changes the given keys. 200 with the new description.
+// {"partitions":6} adds partitions; {"config":{...}} changes the given keys; {"replication_factor":3}
+// adds replicas to every partition (an extension of the contract, as Kafka's partition reassignment
+// that adds replicas: each partition keeps its replicas, leader and ISR, the added brokers copy its log
+// and join the ISR once caught up, so the replicas field grows at once and the isr field as they catch
+// up; with partitions too, the replicas come first and the new partitions get as many). 200 with the
+// new description.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3798,18 +3825,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /topics/{topic} (the `DescribeTopic` operationId).
 	DescribeTopicWithResponse(ctx context.Context, topic string, reqEditors ...RequestEditorFn) (*DescribeTopicResponse, error)
 
-	// UpdateTopicWithBodyWithResponse Add partitions or change config
+	// UpdateTopicWithBodyWithResponse Add partitions, change config or add replicas
 	//
-	// {"partitions":6} adds partitions; {"config":{...}} changes the given keys. 200 with the new description.
+	// {"partitions":6} adds partitions; {"config":{...}} changes the given keys; {"replication_factor":3}
+	// adds replicas to every partition (an extension of the contract, as Kafka's partition reassignment
+	// that adds replicas: each partition keeps its replicas, leader and ISR, the added brokers copy its log
+	// and join the ISR once caught up, so the replicas field grows at once and the isr field as they catch
+	// up; with partitions too, the replicas come first and the new partitions get as many). 200 with the
+	// new description.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /topics/{topic} (the `UpdateTopic` operationId).
 	UpdateTopicWithBodyWithResponse(ctx context.Context, topic string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTopicResponse, error)
 
-	// UpdateTopicWithResponse Add partitions or change config
+	// UpdateTopicWithResponse Add partitions, change config or add replicas
 	//
-	// {"partitions":6} adds partitions; {"config":{...}} changes the given keys. 200 with the new description.
+	// {"partitions":6} adds partitions; {"config":{...}} changes the given keys; {"replication_factor":3}
+	// adds replicas to every partition (an extension of the contract, as Kafka's partition reassignment
+	// that adds replicas: each partition keeps its replicas, leader and ISR, the added brokers copy its log
+	// and join the ISR once caught up, so the replicas field grows at once and the isr field as they catch
+	// up; with partitions too, the replicas come first and the new partitions get as many). 200 with the
+	// new description.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6399,9 +6436,14 @@ func (c *ClientWithResponses) DescribeTopicWithResponse(ctx context.Context, top
 	return ParseDescribeTopicResponse(rsp)
 }
 
-// UpdateTopicWithBodyWithResponse Add partitions or change config
+// UpdateTopicWithBodyWithResponse Add partitions, change config or add replicas
 //
-// {"partitions":6} adds partitions; {"config":{...}} changes the given keys. 200 with the new description.
+// {"partitions":6} adds partitions; {"config":{...}} changes the given keys; {"replication_factor":3}
+// adds replicas to every partition (an extension of the contract, as Kafka's partition reassignment
+// that adds replicas: each partition keeps its replicas, leader and ISR, the added brokers copy its log
+// and join the ISR once caught up, so the replicas field grows at once and the isr field as they catch
+// up; with partitions too, the replicas come first and the new partitions get as many). 200 with the
+// new description.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6414,9 +6456,14 @@ func (c *ClientWithResponses) UpdateTopicWithBodyWithResponse(ctx context.Contex
 	return ParseUpdateTopicResponse(rsp)
 }
 
-// UpdateTopicWithResponse Add partitions or change config
+// UpdateTopicWithResponse Add partitions, change config or add replicas
 //
-// {"partitions":6} adds partitions; {"config":{...}} changes the given keys. 200 with the new description.
+// {"partitions":6} adds partitions; {"config":{...}} changes the given keys; {"replication_factor":3}
+// adds replicas to every partition (an extension of the contract, as Kafka's partition reassignment
+// that adds replicas: each partition keeps its replicas, leader and ISR, the added brokers copy its log
+// and join the ISR once caught up, so the replicas field grows at once and the isr field as they catch
+// up; with partitions too, the replicas come first and the new partitions get as many). 200 with the
+// new description.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
