@@ -1,5 +1,5 @@
 // Topic detail: summary, tabs (messages, live tail, produce, partitions,
-// configuration) and the add-partitions and delete actions.
+// configuration) and the add-partitions, add-replicas and delete actions.
 
 import {h, replace, table, num, plural, bytes, duration, time, ago, badge, pageHead, alert, dialog, field, href, toast} from '../dom.js';
 import {get, patch, del, enc, describeError} from '../api.js';
@@ -15,10 +15,11 @@ export function render(main, {topic, tab}, query) {
   if (!tabs.some(([t]) => t === tab)) tab = 'messages';
   const summary = h('span', null, 'Loading…');
   const addBtn = h('button', {type: 'button', class: 'btn', onclick: () => addPartitions()}, 'Add partitions');
+  const replBtn = h('button', {type: 'button', class: 'btn', onclick: () => addReplicas()}, 'Add replicas');
   const delBtn = h('button', {type: 'button', class: 'btn btn-danger', onclick: () => deleteTopic(topic)}, 'Delete topic');
   const tabBox = h('div', {id: 'tab-panel', role: 'region', 'aria-label': tabs.find(([t]) => t === tab)[1]});
   main.append(
-    pageHead({title: topic, crumbs: [['Topics', href(['topics'])]], subtitle: summary, actions: [addBtn, delBtn]}),
+    pageHead({title: topic, crumbs: [['Topics', href(['topics'])]], subtitle: summary, actions: [addBtn, replBtn, delBtn]}),
     h('nav', {class: 'tabs', 'aria-label': 'Topic sections'}, tabs.map(([t, label]) =>
       h('a', {href: href(['topics', topic, t]), 'aria-current': t === tab ? 'page' : null}, label))),
     tabBox);
@@ -37,23 +38,24 @@ export function render(main, {topic, tab}, query) {
     return desc;
   };
 
-  const addPartitions = () => {
+  // grow asks for a larger count in a dialog and PATCHes it.
+  const grow = ({id, title, label, now, hint, key, done}) => {
     if (!desc) return;
-    dialog('addp-title', (close) => {
-      const n = h('input', {type: 'number', min: String(desc.partitions.length + 1), step: '1', value: String(desc.partitions.length + 1), inputmode: 'numeric'});
+    dialog(id, (close) => {
+      const n = h('input', {type: 'number', min: String(now + 1), step: '1', value: String(now + 1), inputmode: 'numeric'});
       const errBox = h('div');
       const form = h('form', {novalidate: true},
-        h('h2', {id: 'addp-title'}, `Add partitions to ${topic}`),
-        field('New partition count', n, `Now ${desc.partitions.length}. Partitions can be added, never removed; keyed records may map to other partitions afterwards.`),
+        h('h2', {id}, title),
+        field(label, n, `Now ${now}. ${hint}`),
         errBox,
         h('div', {class: 'form-actions'}, h('button', {type: 'button', class: 'btn', onclick: close}, 'Cancel'),
           h('button', {type: 'submit', class: 'btn btn-primary'}, 'Update')));
       form.addEventListener('submit', async (e) => {
         e.preventDefault();
         try {
-          await patch(`/topics/${enc(topic)}`, {partitions: Number(n.value)});
+          await patch(`/topics/${enc(topic)}`, {[key]: Number(n.value)});
           close();
-          toast(`${topic} now has ${n.value} partitions.`);
+          toast(done(n.value));
           reload();
         } catch (err) {
           replace(errBox, alert('error', describeError(err)));
@@ -62,6 +64,12 @@ export function render(main, {topic, tab}, query) {
       return form;
     });
   };
+  const addPartitions = () => grow({id: 'addp-title', title: `Add partitions to ${topic}`, label: 'New partition count',
+    now: desc?.partitions.length, key: 'partitions', done: (n) => `${topic} now has ${n} partitions.`,
+    hint: 'Partitions can be added, never removed; keyed records may map to other partitions afterwards.'});
+  const addReplicas = () => grow({id: 'addr-title', title: `Add replicas to ${topic}`, label: 'New replication factor',
+    now: desc?.replication_factor, key: 'replication_factor', done: (n) => `${topic} now has replication factor ${n}.`,
+    hint: 'Each partition keeps its replicas and leader; the added brokers copy its log and join the ISR once caught up. Replicas are never removed.'});
 
   const reload = async () => {
     if (tabCleanup) tabCleanup();
@@ -71,7 +79,7 @@ export function render(main, {topic, tab}, query) {
     } catch (err) {
       if (!alive) return;
       replace(summary, '');
-      addBtn.disabled = delBtn.disabled = err.code === 'topic_not_found';
+      addBtn.disabled = replBtn.disabled = delBtn.disabled = err.code === 'topic_not_found';
       replace(tabBox, alert('error', describeError(err)), err.code === 'topic_not_found' ?
         h('p', null, h('a', {href: href(['topics'])}, 'Back to the topic list')) : null);
       return;
