@@ -38,6 +38,10 @@ type conn struct {
 	closeOnce sync.Once
 	closeMsg  []byte      // set by closeWith before ctx is cancelled
 	kill      *time.Timer // set by closeWith: closes the socket after closeGrace
+	// writing is held by the writer from a frame's write until its written
+	// callback has run, so that a commit (writtenSoFar) never misses a frame
+	// the client may already have received.
+	writing sync.Mutex
 
 	// mu guards subs. The reader adds and removes subscriptions; a
 	// subscription that ends by itself removes itself.
@@ -173,6 +177,7 @@ func (c *conn) writeLoop() {
 			batch = c.q.take(batch[:0])
 			for i, f := range batch {
 				err := c.ctx.Err()
+				c.writing.Lock()
 				if err == nil {
 					_ = c.ws.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
 					err = c.ws.WriteMessage(websocket.TextMessage, *f.buf)
@@ -181,6 +186,7 @@ func (c *conn) writeLoop() {
 				if err == nil && f.written != nil {
 					f.written()
 				}
+				c.writing.Unlock()
 				putBuf(f.buf)
 				batch[i] = frame{}
 				if err != nil {
@@ -194,6 +200,13 @@ func (c *conn) writeLoop() {
 			}
 		}
 	}
+}
+
+// writtenSoFar returns once the writer has recorded every frame whose
+// write has finished: the client can have read a frame only after that.
+func (c *conn) writtenSoFar() {
+	c.writing.Lock()
+	defer c.writing.Unlock()
 }
 
 // drop ends a connection whose socket failed.

@@ -289,6 +289,9 @@ func (s *groupSub) push(recs []GroupRecord) error {
 // written to the socket, and answers committed (or error).
 func (s *groupSub) commit(offsets []PartitionOffset) {
 	if offsets == nil {
+		// The client may have read a frame whose written callback has not
+		// run yet; wait for it, so the commit covers what it received.
+		s.c.writtenSoFar()
 		s.mu.Lock()
 		for tp, off := range s.written {
 			offsets = append(offsets, PartitionOffset{TopicPartition: tp, Offset: off})
