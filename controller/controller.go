@@ -229,6 +229,9 @@ func (c *Controller) Close() error {
 			c.cfg.Logger.Info("leadership transfer at shutdown", "err", err)
 		}
 	}
+	// Shutdown waits for Raft's calls to peers, and a call to a broker
+	// that is down waits for it to come back (raftnet.Layer.Dial).
+	c.layer.StopDialing()
 	err := c.raft.Shutdown().Error()
 	c.layer.Close()
 	_ = c.trans.Close()

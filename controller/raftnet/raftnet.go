@@ -13,6 +13,7 @@ package raftnet
 
 import (
 	"bufio"
+	"context"
 	"crypto/subtle"
 	"crypto/tls"
 	"errors"
@@ -23,6 +24,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -37,6 +40,10 @@ const upgradeProto = "fjord-raft"
 
 // ErrClosed is returned by Accept after Close.
 var ErrClosed = errors.New("raftnet: closed")
+
+// redialInterval is how often Dial tries again a peer that refuses the
+// connection.
+const redialInterval = 50 * time.Millisecond
 
 // Config configures a Layer.
 type Config struct {
@@ -55,6 +62,11 @@ type Layer struct {
 	conns  chan net.Conn
 	closed chan struct{}
 	once   sync.Once
+	// dials is cancelled by StopDialing and Close: it ends every Dial.
+	dials     context.Context
+	stopDials context.CancelFunc
+	// refusals counts the dials peers refused.
+	refusals atomic.Int64
 }
 
 var _ raft.StreamLayer = (*Layer)(nil)
@@ -64,7 +76,9 @@ func New(cfg Config) *Layer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Layer{cfg: cfg, conns: make(chan net.Conn), closed: make(chan struct{})}
+	l := &Layer{cfg: cfg, conns: make(chan net.Conn), closed: make(chan struct{})}
+	l.dials, l.stopDials = context.WithCancel(context.Background())
+	return l
 }
 
 // ServeHTTP upgrades a peer's request and hands the connection to Accept.
@@ -117,29 +131,63 @@ func (l *Layer) Accept() (net.Conn, error) {
 	}
 }
 
-// Close makes Accept fail and refuses further upgrades.
+// Close makes Accept fail, refuses further upgrades and ends every Dial.
 func (l *Layer) Close() error {
 	l.once.Do(func() { close(l.closed) })
+	l.stopDials()
 	return nil
 }
+
+// StopDialing ends every Dial in progress and makes later ones fail, while
+// Accept goes on: a Raft node's shutdown waits for its calls to peers, so
+// it comes first.
+func (l *Layer) StopDialing() { l.stopDials() }
 
 // Addr is the advertised address.
 func (l *Layer) Addr() net.Addr { return addr(l.cfg.Advertise) }
 
-// Dial opens a Raft stream to a peer's HTTP listener.
+// Dial opens a Raft stream to a peer's HTTP listener. A peer that refuses
+// the connection (its broker is down, its host up) is tried again every
+// redialInterval until timeout, the way a dial to a dead host waits for
+// its timeout. Raft backs off exponentially on each failed call, up to
+// about 10 s between tries, so a refusal returned at once would make a
+// restarted broker wait that long for the metadata log; this way a broker
+// that comes back is reached within redialInterval.
 func (l *Layer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	d := &net.Dialer{Timeout: timeout}
+	ctx, cancel := context.WithTimeout(l.dials, timeout)
+	defer cancel()
+	for {
+		conn, err := l.dialOnce(ctx, address)
+		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) {
+			return conn, err
+		}
+		l.refusals.Add(1)
+		t := time.NewTimer(redialInterval)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		}
+	}
+}
+
+// dialOnce connects to address and upgrades the connection.
+func (l *Layer) dialOnce(ctx context.Context, address raft.ServerAddress) (net.Conn, error) {
+	d := &net.Dialer{}
 	var conn net.Conn
 	var err error
 	if l.cfg.TLS != nil {
-		conn, err = tls.DialWithDialer(d, "tcp", string(address), l.cfg.TLS)
+		conn, err = (&tls.Dialer{NetDialer: d, Config: l.cfg.TLS}).DialContext(ctx, "tcp", string(address))
 	} else {
-		conn, err = d.Dial("tcp", string(address))
+		conn, err = d.DialContext(ctx, "tcp", string(address))
 	}
 	if err != nil {
 		return nil, err
 	}
-	_ = conn.SetDeadline(time.Now().Add(timeout))
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
 	req := "GET " + Path + " HTTP/1.1\r\nHost: " + string(address) + "\r\nConnection: Upgrade\r\nUpgrade: " + upgradeProto + "\r\n"
 	if l.cfg.Secret != "" {
 		req += "X-Fjord-Cluster-Secret: " + l.cfg.Secret + "\r\n"

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -525,4 +526,84 @@ func waitLeader(t *testing.T, nodes []*raftNode) *raftNode {
 			t.Fatal("no leader agreed on")
 		}
 	}
+}
+
+// refusingAddr is an address on 127.0.0.1 that nothing listens on.
+func refusingAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ln.Addr().String()
+	ln.Close()
+	return a
+}
+
+// dialAsync runs Dial in a goroutine and waits until the peer refused it
+// at least once.
+func dialAsync(t *testing.T, d *Layer, to string) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		c, err := d.Dial(raft.ServerAddress(to), waitFor)
+		if err == nil {
+			c.Close()
+		}
+		done <- err
+	}()
+	for deadline := time.Now().Add(waitFor); d.refusals.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Dial never tried the refusing address")
+		}
+	}
+	return done
+}
+
+func TestDialRefused(t *testing.T) {
+	t.Run("waits for the peer to come back", func(t *testing.T) {
+		a := refusingAddr(t)
+		d := dialer("", nil)
+		done := dialAsync(t, d, a)
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			t.Skipf("address %s was taken meanwhile: %v", a, err)
+		}
+		srv := httptest.NewUnstartedServer(nil)
+		srv.Listener.Close()
+		srv.Listener = ln
+		l := New(Config{Advertise: a})
+		srv.Config.Handler = serveMux(l)
+		srv.Start()
+		t.Cleanup(srv.Close)
+		t.Cleanup(func() { _ = l.Close() })
+		accept(t, l)
+		if err := <-done; err != nil {
+			t.Fatalf("Dial: %v; want it connected once the peer listens", err)
+		}
+	})
+	t.Run("ends at StopDialing", func(t *testing.T) {
+		d := dialer("", nil)
+		done := dialAsync(t, d, refusingAddr(t))
+		d.StopDialing()
+		select {
+		case err := <-done:
+			if !errors.Is(err, syscall.ECONNREFUSED) {
+				t.Fatalf("Dial: %v; want connection refused", err)
+			}
+		case <-time.After(waitFor):
+			t.Fatal("Dial still waits after StopDialing")
+		}
+	})
+	t.Run("gives up at the timeout", func(t *testing.T) {
+		d := dialer("", nil)
+		start := time.Now()
+		_, err := d.Dial(raft.ServerAddress(refusingAddr(t)), 200*time.Millisecond)
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("Dial: %v; want connection refused", err)
+		}
+		if n := d.refusals.Load(); n < 2 {
+			t.Fatalf("%d tries in %v; want Dial to try again until its timeout", n, time.Since(start))
+		}
+	})
 }
