@@ -50,6 +50,7 @@ type Partition struct {
 	epoch  int32
 	epochs *epochs.Cache
 	hwCh   chan struct{} // closed and replaced whenever hw advances, leadership moves or the partition closes
+	acks   hwWaiters     // acks=all requests waiting for hw (hwwait.go), woken with hwCh's rules
 	leoCh  chan struct{} // closed and replaced whenever the LEO moves, leadership moves or the partition closes
 	closed bool
 	// followers are the leader's view of its followers (replica.go), nil
@@ -168,6 +169,7 @@ func (p *Partition) setPlacement(pl Placement) error {
 func (p *Partition) wakeLocked() {
 	close(p.hwCh)
 	p.hwCh = make(chan struct{})
+	p.acks.wakeAll()
 	close(p.leoCh)
 	p.leoCh = make(chan struct{})
 }
@@ -290,6 +292,7 @@ func (p *Partition) close() {
 	if !p.closed {
 		p.closed = true
 		close(p.hwCh)
+		p.acks.wakeAll()
 		close(p.leoCh)
 		p.mirror.fire()
 		p.forgetRecent()
@@ -410,6 +413,7 @@ func (p *Partition) advanceHW(hw int64) {
 		if !p.closed {
 			close(p.hwCh)
 			p.hwCh = make(chan struct{})
+			p.acks.wake(hw)
 		}
 	}
 }

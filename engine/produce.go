@@ -293,7 +293,11 @@ func (p *Partition) checkInsyncAfterAppend(cfg TopicConfig) error {
 func (p *Partition) waitCommitted(ctx context.Context, cfg TopicConfig, end int64) error {
 	for {
 		p.mu.Lock()
-		hw, leading, closed, ch := p.hw, p.leadingLocked(), p.closed, p.hwCh
+		hw, leading, closed := p.hw, p.leadingLocked(), p.closed
+		var w *hwWaiter
+		if hw < end && leading && !closed {
+			w = p.acks.add(end)
+		}
 		p.mu.Unlock()
 		switch {
 		case hw >= end:
@@ -307,16 +311,26 @@ func (p *Partition) waitCommitted(ctx context.Context, cfg TopicConfig, end int6
 			return MarkAppended(fmt.Errorf("%w: %s/%d: leadership moved before the records were replicated", ErrNotLeader, p.topic, p.index))
 		}
 		if err := p.checkInsyncAfterAppend(cfg); err != nil {
+			p.dropWaiter(w)
 			return err
 		}
 		select {
-		case <-ch:
+		case <-w.ch:
 		case <-p.env.stop:
+			p.dropWaiter(w)
 			return MarkAppended(fmt.Errorf("%w: %s/%d: the broker stopped before the records were replicated", ErrClosed, p.topic, p.index))
 		case <-ctx.Done():
+			p.dropWaiter(w)
 			return MarkAppended(fmt.Errorf("%w: %s/%d: the in-sync replicas did not acknowledge offset %d in time", ErrTimeout, p.topic, p.index, end-1))
 		}
 	}
+}
+
+// dropWaiter forgets w, an acks=all request that stopped waiting.
+func (p *Partition) dropWaiter(w *hwWaiter) {
+	p.mu.Lock()
+	p.acks.remove(w)
+	p.mu.Unlock()
 }
 
 // AppendLeader appends records that another broker forwarded to this one
