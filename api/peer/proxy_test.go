@@ -17,6 +17,7 @@ import (
 	"github.com/fjord-streaming/fjord/api/peer"
 	"github.com/fjord-streaming/fjord/api/problem"
 	"github.com/fjord-streaming/fjord/engine"
+	"github.com/fjord-streaming/fjord/internal/freeport"
 )
 
 // seen is what the downstream broker saw of a proxied request.
@@ -34,12 +35,10 @@ func renderProblem(c echo.Context, err error) error {
 
 func deadAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.TCP()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
 	return addr
 }
 

@@ -18,6 +18,8 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/labstack/echo/v4"
+
+	"github.com/fjord-streaming/fjord/internal/freeport"
 )
 
 // waitFor bounds every wait on the network, so a broken layer fails the test
@@ -531,12 +533,10 @@ func waitLeader(t *testing.T, nodes []*raftNode) *raftNode {
 // refusingAddr is an address on 127.0.0.1 that nothing listens on.
 func refusingAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	a, err := freeport.TCP()
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := ln.Addr().String()
-	ln.Close()
 	return a
 }
 

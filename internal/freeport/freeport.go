@@ -54,3 +54,14 @@ func tcpUDPPort() (net.Listener, net.PacketConn, error) {
 	}
 	return nil, nil, errors.New("freeport: no port free for both TCP and UDP")
 }
+
+// TCP picks one free TCP port and returns it as 127.0.0.1:port, closed:
+// until something listens on it, a dial there is refused.
+func TCP() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("freeport: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}

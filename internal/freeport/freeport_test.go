@@ -30,3 +30,19 @@ func TestAddrs(t *testing.T) {
 		udp.Close()
 	}
 }
+
+func TestTCP(t *testing.T) {
+	a, err := TCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := net.Dial("tcp", a); err == nil {
+		c.Close()
+		t.Fatalf("dial of %s succeeded; want it refused", a)
+	}
+	ln, err := net.Listen("tcp", a)
+	if err != nil {
+		t.Fatalf("listen on %s: %v", a, err)
+	}
+	ln.Close()
+}
