@@ -32,8 +32,20 @@ import (
 var (
 	buildOnce sync.Once
 	binPath   string
+	buildDir  string // the temporary directory Binary built into, if any
 	buildErr  error
 )
+
+// Main runs a package's tests and then removes the binary Binary built
+// (tens of MB a test package, which would otherwise pile up in the temporary
+// directory). Call it from TestMain: func TestMain(m *testing.M) { brokertest.Main(m) }.
+func Main(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		_ = os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
 
 // Binary builds the fjord binary once and returns its path. FJORD_BIN, when
 // set, names a prebuilt binary instead.
@@ -49,6 +61,7 @@ func Binary(t testing.TB) string {
 			buildErr = err
 			return
 		}
+		buildDir = dir
 		binPath = filepath.Join(dir, "fjord")
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..")

@@ -1,0 +1,10 @@
+package bench
+
+import (
+	"testing"
+
+	"github.com/fjord-streaming/fjord/internal/brokertest"
+)
+
+// TestMain removes the broker binary the tests built once they are done.
+func TestMain(m *testing.M) { brokertest.Main(m) }
