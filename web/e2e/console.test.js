@@ -4,7 +4,7 @@
 
 import {describe, it, before, after, afterEach} from 'node:test';
 import assert from 'node:assert/strict';
-import {startBroker, startCluster, launch, openPage, shot, api} from './harness.js';
+import {startBroker, startCluster, launch, openPage, closePage, shot, api} from './harness.js';
 
 const phone = {width: 390, height: 844};
 
@@ -30,13 +30,12 @@ describe('fjord console', () => {
     await page.goto(`${broker.url}/${hash}`);
     return page;
   };
-  afterEach(async () => {
+  afterEach(async (t) => {
     if (!page) return;
-    const errors = page.errors.filter((e) => !allowed.some((re) => re.test(e)));
-    await page.context().close();
+    const [p, a] = [page, allowed];
     page = null;
     allowed = [];
-    assert.deepEqual(errors, [], 'the page logged errors');
+    await closePage(t, p, a);
   });
 
   it('serves the console with embedded assets and sane headers', async () => {
@@ -361,13 +360,12 @@ describe('fjord console with three brokers', () => {
     if (chrome) await chrome.close();
     if (cluster) await cluster.stop();
   });
-  afterEach(async () => {
+  afterEach(async (t) => {
     if (!page) return;
-    const errors = page.errors.filter((e) => !allowed.some((re) => re.test(e)));
-    await page.context().close();
+    const [p, a] = [page, allowed];
     page = null;
     allowed = [];
-    assert.deepEqual(errors, [], 'the page logged errors');
+    await closePage(t, p, a);
   });
 
   const broker = (id) => cluster.brokers[id - 1];

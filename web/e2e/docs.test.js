@@ -7,7 +7,7 @@ import {describe, it, before, after, afterEach} from 'node:test';
 import assert from 'node:assert/strict';
 import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {startBroker, launch, openPage, shot, api, repoRoot} from './harness.js';
+import {startBroker, launch, openPage, closePage, shot, api, repoRoot} from './harness.js';
 
 const methods = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 
@@ -34,12 +34,11 @@ describe('fjord documentation', () => {
     if (chrome) await chrome.close();
     if (broker) await broker.stop();
   });
-  afterEach(async () => {
+  afterEach(async (t) => {
     if (!page) return;
-    const {errors} = page;
-    await page.context().close();
+    const p = page;
     page = null;
-    assert.deepEqual(errors, [], 'the page logged errors');
+    await closePage(t, p);
   });
 
   it('serves Swagger UI at /docs, offline, with working "Try it out"', async () => {

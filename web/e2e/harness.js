@@ -10,6 +10,7 @@ import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
 import {dirname, join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
+import assert from 'node:assert/strict';
 import {chromium} from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -172,8 +173,41 @@ export async function openPage(browser, {viewport = {width: 1280, height: 860}, 
     if (msg.type() === 'error') page.errors.push(`console: ${msg.text()} @ ${msg.location()?.url || ''}`);
   });
   page.on('pageerror', (err) => page.errors.push(`pageerror: ${err.message}`));
+  // The last API calls, for the report of a failed test.
+  page.calls = [];
+  const started = new Map();
+  page.on('request', (req) => started.set(req, Date.now()));
+  const done = (req, outcome) => {
+    const t0 = started.get(req);
+    started.delete(req);
+    page.calls.push(`${new Date(t0).toISOString()} ${req.method()} ${req.url()} -> ${outcome} in ${Date.now() - t0} ms`);
+    if (page.calls.length > 40) page.calls.shift();
+  };
+  page.on('requestfinished', async (req) => done(req, (await req.response())?.status() ?? '?'));
+  page.on('requestfailed', (req) => done(req, req.failure()?.errorText || 'failed'));
+  page.pending = () => [...started.entries()].map(([req, t0]) => `${req.method()} ${req.url()} pending for ${Date.now() - t0} ms`);
   page.setDefaultTimeout(10000);
   return page;
+}
+
+/**
+ * closePage ends a test's page: after a failed test it first saves a
+ * screenshot (screenshots/failed-*.png) and prints the page's URL, text,
+ * last API calls and errors; then it closes the page's context and asserts
+ * that the page logged no errors other than those allowed matches.
+ */
+export async function closePage(t, page, allowed = []) {
+  if (!t.passed) {
+    const slug = t.name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60);
+    await shot(page, `failed-${slug}`).catch(() => {});
+    const text = await page.locator('#main').innerText({timeout: 1000}).catch((err) => `(no text: ${err.message})`);
+    t.diagnostic(`url: ${page.url()}`);
+    t.diagnostic(`main: ${text.slice(0, 2000)}`);
+    for (const line of [...page.calls, ...page.pending(), ...page.errors]) t.diagnostic(line);
+  }
+  const errors = page.errors.filter((e) => !allowed.some((re) => re.test(e)));
+  await page.context().close();
+  assert.deepEqual(errors, [], 'the page logged errors');
 }
 
 /** shot saves a screenshot into the (gitignored) screenshots directory. */
