@@ -65,6 +65,7 @@ type Client struct {
 	self      string
 	transport *http.Transport
 	http      *http.Client
+	streams   streams // idle replica streams (stream.go)
 }
 
 var _ engine.Remote = (*Client)(nil)
@@ -78,8 +79,12 @@ func NewClient(cfg ClientConfig) *Client {
 	return &Client{cfg: cfg, self: strconv.Itoa(int(cfg.Self)), transport: t, http: &http.Client{Transport: t}}
 }
 
-// Close closes the idle connections. Calls in flight finish.
-func (c *Client) Close() { c.transport.CloseIdleConnections() }
+// Close closes the idle connections and replica streams. Calls in flight
+// finish.
+func (c *Client) Close() {
+	c.transport.CloseIdleConnections()
+	c.streams.close()
+}
 
 // Append appends records at the partition's leader and returns the first
 // offset. The records travel as one storage batch, byte-exact.
@@ -250,13 +255,36 @@ func (c *Client) callJSON(ctx context.Context, id int32, method, path string, q 
 // answer is returned as the error it carries; offset is the offset the
 // call asked for (offset_out_of_range).
 func (c *Client) call(ctx context.Context, id int32, method, path string, q url.Values, ctype string, body []byte, offset int64) (*http.Response, string, error) {
-	name := strconv.Itoa(int(id))
-	var addr string
-	ok := false
-	if c.cfg.Resolver != nil {
-		addr, ok = c.cfg.Resolver.BrokerAddr(id)
+	req, name, err := c.newRequest(ctx, id, method, path, q, ctype, body)
+	if err != nil {
+		return nil, name, err
 	}
-	if !ok || addr == "" {
+	return c.do(ctx, req, name, offset)
+}
+
+// addr is broker id's address, "" when it is not known.
+func (c *Client) addr(id int32) string {
+	if c.cfg.Resolver == nil {
+		return ""
+	}
+	addr, _ := c.cfg.Resolver.BrokerAddr(id)
+	return addr
+}
+
+// version is the metadata version to send, 0 for none.
+func (c *Client) version() uint64 {
+	if c.cfg.Version == nil {
+		return 0
+	}
+	return c.cfg.Version()
+}
+
+// newRequest builds a request to broker id with the peer headers, and
+// returns it with the broker's name for errors.
+func (c *Client) newRequest(ctx context.Context, id int32, method, path string, q url.Values, ctype string, body []byte) (*http.Request, string, error) {
+	name := strconv.Itoa(int(id))
+	addr := c.addr(id)
+	if addr == "" {
 		return nil, name, fmt.Errorf("%w: broker %d is not known", engine.ErrLeaderNotAvailable, id)
 	}
 	name += " at " + addr
@@ -276,14 +304,20 @@ func (c *Client) call(ctx context.Context, id int32, method, path string, q url.
 		req.Header.Set("Content-Type", ctype)
 	}
 	setPeerHeaders(req.Header, c.cfg.Self, c.cfg.Secret)
-	if c.cfg.Version != nil {
-		req.Header.Set(HeaderMetadataVersion, strconv.FormatUint(c.cfg.Version(), 10))
+	if v := c.version(); v > 0 {
+		req.Header.Set(HeaderMetadataVersion, strconv.FormatUint(v, 10))
 	}
+	return req, name, nil
+}
+
+// do sends req and returns its 2xx (or 101) answer, or the error of any
+// other, as call does.
+func (c *Client) do(ctx context.Context, req *http.Request, name string, offset int64) (*http.Response, string, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, name, transportError(ctx, name, err)
 	}
-	if resp.StatusCode/100 == 2 {
+	if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusSwitchingProtocols {
 		return resp, name, nil
 	}
 	defer resp.Body.Close()

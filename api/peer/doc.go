@@ -72,6 +72,13 @@
 //	    200 the offsets object plus "offset" (the first offset whose
 //	    timestamp is >= MS) and "found".
 //
+//	GET  /internal/v1/replica/stream   (Connection: Upgrade, Upgrade: fjord-replica/1)
+//	    101, then a follower's replica fetch rounds over the connection:
+//	    frames of length(4) metadataVersion(8) request, each answered by a
+//	    frame of length(4) answer, the encodings of replica.go (stream.go).
+//	POST /internal/v1/replica/fetch    body and answer application/vnd.fjord.replica-fetch.v1
+//	    One round, for followers of a leader that does not serve the stream.
+//
 //	POST   /internal/v1/admin/topics           body {"name","partitions","replication_factor","config":{k:v},"internal"}
 //	PATCH  /internal/v1/admin/topics?topic=T   body {"partitions"?,"config"?:{k:v},"replication_factor"?}
 //	DELETE /internal/v1/admin/topics?topic=T

@@ -14,10 +14,11 @@ import (
 	"github.com/fjord-streaming/fjord/engine"
 )
 
-// The replica fetch stream: a follower's rounds of POST pathReplicaFetch to
-// one leader over a kept-alive connection, each a binary request naming
-// every partition it follows from that leader and a binary answer carrying
-// the leader's batches unchanged (never re-encoded).
+// The replica fetch rounds: each a binary request naming every partition a
+// follower follows from one leader and a binary answer carrying the
+// leader's batches unchanged (never re-encoded). They travel over the
+// replica stream (stream.go), or as POST pathReplicaFetch requests to a
+// broker that does not serve it.
 const (
 	pathReplicaFetch = PathPrefix + "replica/fetch"
 	// MediaReplicaFetch is the media type of both directions.
@@ -38,8 +39,9 @@ const (
 	replicaAnswerHead   = 8 + 4 + 1 + 8 + 8 + 8 + 4 + 8 + 4
 )
 
-// ReplicaFetch sends one round of this broker's fetch stream to leader.
-func (c *Client) ReplicaFetch(ctx context.Context, leader int32, req engine.ReplicaFetchRequest) (engine.ReplicaFetchResponse, error) {
+// replicaFetchRound sends one round of this broker's fetch stream to
+// leader as a POST of its own (leaders that do not serve the stream).
+func (c *Client) replicaFetchRound(ctx context.Context, leader int32, req engine.ReplicaFetchRequest) (engine.ReplicaFetchResponse, error) {
 	body := EncodeReplicaRequest(req)
 	resp, name, err := c.call(ctx, leader, http.MethodPost, pathReplicaFetch, nil, MediaReplicaFetch, body, -1)
 	if err != nil {
@@ -163,21 +165,27 @@ func appendReplicaResponse(b []byte, r engine.ReplicaFetchResponse) []byte {
 	b = slices.Grow(b, size)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(r.Partitions)))
 	for _, a := range r.Partitions {
-		b = binary.BigEndian.AppendUint64(b, a.TopicID)
-		b = binary.BigEndian.AppendUint32(b, uint32(a.Partition))
-		b = append(b, byte(a.Err))
-		b = binary.BigEndian.AppendUint64(b, uint64(a.HighWatermark))
-		b = binary.BigEndian.AppendUint64(b, uint64(a.LogStart))
-		b = binary.BigEndian.AppendUint64(b, uint64(a.LogEnd))
-		b = binary.BigEndian.AppendUint32(b, uint32(a.DivergingEpoch))
-		b = binary.BigEndian.AppendUint64(b, uint64(a.DivergingEnd))
-		b = binary.BigEndian.AppendUint32(b, uint32(len(a.Batches)))
+		b = appendAnswerHead(b, a)
 		for _, bt := range a.Batches {
 			b = binary.BigEndian.AppendUint32(b, uint32(len(bt)))
 			b = append(b, bt...)
 		}
 	}
 	return b
+}
+
+// appendAnswerHead appends the fixed fields of one partition's answer and
+// its batch count.
+func appendAnswerHead(b []byte, a engine.ReplicaFetchAnswer) []byte {
+	b = binary.BigEndian.AppendUint64(b, a.TopicID)
+	b = binary.BigEndian.AppendUint32(b, uint32(a.Partition))
+	b = append(b, byte(a.Err))
+	b = binary.BigEndian.AppendUint64(b, uint64(a.HighWatermark))
+	b = binary.BigEndian.AppendUint64(b, uint64(a.LogStart))
+	b = binary.BigEndian.AppendUint64(b, uint64(a.LogEnd))
+	b = binary.BigEndian.AppendUint32(b, uint32(a.DivergingEpoch))
+	b = binary.BigEndian.AppendUint64(b, uint64(a.DivergingEnd))
+	return binary.BigEndian.AppendUint32(b, uint32(len(a.Batches)))
 }
 
 // DecodeReplicaResponse decodes EncodeReplicaResponse's encoding. The

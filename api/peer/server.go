@@ -78,10 +78,11 @@ type ServerConfig struct {
 
 // Server answers other brokers' calls (doc.go).
 type Server struct {
-	cfg    ServerConfig
-	eng    Engine
-	admin  Admin
-	secret []byte
+	cfg     ServerConfig
+	eng     Engine
+	admin   Admin
+	secret  []byte
+	streams streamConns // open replica streams (stream.go)
 }
 
 // NewServer returns a Server over eng and admin. A nil admin answers every
@@ -107,6 +108,7 @@ func (s *Server) Mount(e *echo.Echo) {
 	g.GET("/partitions/offsets", s.offsets)
 	g.GET("/partitions/offsets-for-timestamp", s.offsetForTimestamp)
 	g.POST("/replica/fetch", s.replicaFetch)
+	g.GET("/replica/stream", s.replicaStream)
 	g.POST("/admin/topics", s.createTopic)
 	g.PATCH("/admin/topics", s.updateTopic)
 	g.DELETE("/admin/topics", s.deleteTopic)

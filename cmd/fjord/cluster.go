@@ -89,7 +89,15 @@ func (b *broker) joinCluster() error {
 func (b *broker) mountCluster(e *echo.Echo) {
 	c := b.cluster
 	b.api.SetRouter(router{b: b, c: c})
-	peer.NewServer(peer.ServerConfig{Secret: b.cfg.ClusterSecret, Logger: b.log}, b.engine, c.ctrl).Mount(e)
+	ps := peer.NewServer(peer.ServerConfig{Secret: b.cfg.ClusterSecret, Logger: b.log}, b.engine, c.ctrl)
+	ps.Mount(e)
+	b.closers = append(b.closers, func() { // the replica streams, which the HTTP server does not track
+		ctx, cancel := context.WithTimeout(context.Background(), b.cfg.ShutdownTimeout)
+		defer cancel()
+		if err := ps.Close(ctx); err != nil {
+			b.log.Warn("replica streams did not end in time", "err", err)
+		}
+	})
 	e.Any(raftnet.Path, echo.WrapHandler(c.ctrl.Layer()))
 	e.GET(controller.StatusPath, echo.WrapHandler(peer.RequireSecret(b.cfg.ClusterSecret, c.ctrl)))
 }
