@@ -310,23 +310,28 @@ func (c *Client) newRequest(ctx context.Context, id int32, method, path string, 
 	return req, name, nil
 }
 
-// do sends req and returns its 2xx (or 101) answer, or the error of any
-// other, as call does.
+// do sends req and returns its 2xx answer, or the error of any other, as
+// call does.
 func (c *Client) do(ctx context.Context, req *http.Request, name string, offset int64) (*http.Response, string, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, name, transportError(ctx, name, err)
 	}
-	if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusSwitchingProtocols {
+	if resp.StatusCode/100 == 2 {
 		return resp, name, nil
 	}
+	return nil, name, c.failure(ctx, resp, name, offset)
+}
+
+// failure reads and closes a failed answer and returns the error it carries.
+func (c *Client) failure(ctx context.Context, resp *http.Response, name string, offset int64) error {
 	defer resp.Body.Close()
 	b, err := readAnswer(resp, maxJSONAnswer)
 	if err != nil && !errors.Is(err, ErrBadAnswer) {
-		return nil, name, transportError(ctx, name, err)
+		return transportError(ctx, name, err)
 	}
 	if resp.StatusCode == http.StatusUnauthorized {
 		c.cfg.Logger.Warn("broker refused the cluster secret", "broker", name)
 	}
-	return nil, name, answerError(name, resp.StatusCode, b, offset)
+	return answerError(name, resp.StatusCode, b, offset)
 }

@@ -172,12 +172,7 @@ func (c *Client) openStream(ctx context.Context, leader int32, addr string) (*st
 		resp.Body.Close()
 		return nil, errNoStream
 	}
-	defer resp.Body.Close()
-	b, err := readAnswer(resp, maxJSONAnswer)
-	if err != nil && !errors.Is(err, ErrBadAnswer) {
-		return nil, transportError(ctx, name, err)
-	}
-	return nil, answerError(name, resp.StatusCode, b, -1)
+	return nil, c.failure(ctx, resp, name, -1)
 }
 
 // round writes one request frame and reads its answer. ctx ending closes
